@@ -1,0 +1,234 @@
+"""What sales orders and purchase orders share on the web: the header form, the
+in-place line editor (htmx) and its routes. `sales` and `purchases` each describe
+their document with a DocKind and call `register_document_routes`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Callable
+
+from flask import Blueprint, flash, render_template, request, url_for
+from flask_wtf import FlaskForm
+from wtforms import DateField, TextAreaField
+from wtforms.validators import InputRequired, Length, Optional
+
+from ..extensions import db, htmx
+from ..forms import ExactDecimalField, IdSelectField, TrimmedStringField, choices
+from ..models import Product
+from ..services import ServiceError
+from ..services import documents as doc_service
+from ..web import get_or_404, org_id, org_select, redirect_to, render_invalid, toast_header
+
+HUNDRED = Decimal(100)
+MAX_QTY = Decimal("1000000000")
+MAX_PRICE = Decimal("9999999999")
+
+
+@dataclass(frozen=True)
+class DocKind:
+    model: type
+    party_model: type
+    party_field: str          # "customer_id" / "supplier_id"
+    party_plural: str         # "customers" / "suppliers"
+    endpoint: str             # blueprint name
+    title: str                # "Order" / "Purchase order"
+    price_label: str          # "Unit price" / "Unit cost"
+    show_discount: bool
+    date_field: str           # the second date: delivery_date / expected_date
+    date_label: str
+    statuses: tuple[str, ...]
+    create: Callable          # service: (organisation_id, data) -> document
+    set_status: Callable      # service: (document, action) -> None
+    plural_title: str = ""
+
+
+class LineForm(FlaskForm):
+    """One line of the editor; the CSRF token travels in the X-CSRFToken header."""
+    product_id = IdSelectField("Product", [Optional()])
+    description = TrimmedStringField("Description", [Optional(), Length(max=500)])
+    quantity = ExactDecimalField("Quantity", [InputRequired("Enter a quantity.")], places=4,
+                                 minimum=Decimal(0), exclusive_minimum=True, maximum=MAX_QTY)
+    unit_price = ExactDecimalField("Price", [InputRequired("Enter a price (0 is fine).")], places=4,
+                                   minimum=Decimal(0), maximum=MAX_PRICE)
+    discount_percent = ExactDecimalField("Discount %", [Optional()], places=2,
+                                         minimum=Decimal(0), maximum=HUNDRED)
+    tax_rate = ExactDecimalField("Tax %", [InputRequired("Enter a tax rate (0 is fine).")],
+                                 places=3, minimum=Decimal(0), maximum=HUNDRED)
+
+
+def product_choices(organisation_current=None):
+    products = db.session.scalars(
+        org_select(Product).where(Product.archived.is_(False)).order_by(Product.sku)).all()
+    if organisation_current is not None and organisation_current not in products:
+        products.append(organisation_current)
+    return products
+
+
+def line_form(line=None, formdata=None) -> LineForm:
+    form = LineForm(formdata=formdata, obj=line, meta={"csrf": False})
+    form.product_id.choices = choices([(None, "— free text —")] + [
+        (p.id, p.label) for p in product_choices(line.product if line is not None else None)])
+    return form
+
+
+def register_document_routes(bp: Blueprint, kind: DocKind, header_form_class) -> None:
+    """List, new, edit page (GET shows, POST saves the header), status actions and the
+    line editor routes."""
+
+    @bp.route("", endpoint="index")
+    def index():
+        status = request.args.get("status", "")
+        query = org_select(kind.model)
+        if status in kind.statuses:
+            query = query.where(kind.model.status == status)
+        docs = db.session.scalars(query.order_by(kind.model.id.desc()).limit(200)).all()
+        template = "documents/_rows.html" if htmx and htmx.target == "doc-rows" else "documents/index.html"
+        return render_template(template, docs=docs, status=status, kind=kind)
+
+    @bp.route("/new", methods=["GET", "POST"], endpoint="new")
+    def new():
+        form = header_form_class()
+        form.set_choices()
+        party_field = getattr(form, kind.party_field)
+        if request.method == "GET":
+            form.order_date.data = date.today()
+            if request.args.get(kind.party_field, "").isdigit():
+                party_field.data = int(request.args[kind.party_field])
+        if form.validate_on_submit():
+            try:
+                doc = kind.create(org_id(), form.to_data())
+            except ServiceError as exc:
+                db.session.rollback()
+                party_field.errors.append(exc.message)
+            else:
+                db.session.commit()
+                flash(f"{kind.title} {doc.number} was created. Add its lines below.", "success")
+                return redirect_to(url_for(f"{kind.endpoint}.edit", doc_id=doc.id))
+        if request.method == "POST":
+            return render_invalid("documents/new.html", form=form, kind=kind)
+        return render_template("documents/new.html", form=form, kind=kind)
+
+    @bp.route("/<int:doc_id>/status", methods=["POST"], endpoint="change_status")
+    def change_status(doc_id):
+        doc = get_or_404(kind.model, doc_id)
+        try:
+            kind.set_status(doc, request.form.get("action", ""))
+        except ServiceError as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+        else:
+            db.session.commit()
+            flash(f"{kind.title} {doc.number} is now {doc.status}.", "success")
+        return redirect_to(url_for(f"{kind.endpoint}.edit", doc_id=doc.id))
+
+    def editor_context(doc, invalid: dict | None = None):
+        forms = {line.id: line_form(line) for line in doc.lines}
+        forms.update(invalid or {})
+        return {"doc": doc, "kind": kind, "lock_reason": doc_service.pricing_lock_reason(doc),
+                "line_forms": forms}
+
+    def render_editor(doc, status: int = 200, invalid: dict | None = None):
+        return render_template("documents/_line_editor.html", **editor_context(doc, invalid)), status
+
+    def refused(exc: ServiceError):
+        """A change the rules refuse (locked lines): say so, swap nothing."""
+        return exc.message, 409, toast_header("error", exc.message)
+
+    @bp.route("/<int:doc_id>", methods=["GET", "POST"], endpoint="edit")
+    def edit(doc_id):
+        doc = get_or_404(kind.model, doc_id)
+        form = header_form_class(obj=doc)
+        form.set_choices(doc)
+        if request.method == "POST":
+            if form.validate():
+                try:
+                    doc_service.update_document_header(doc, form.to_data())
+                except ServiceError as exc:
+                    db.session.rollback()
+                    doc = get_or_404(kind.model, doc_id)
+                    target = getattr(form, exc.field, None) if exc.field else None
+                    (target.errors if target is not None else form.form_errors).append(exc.message)
+                else:
+                    db.session.commit()
+                    flash(f"{kind.title} {doc.number} was saved.", "success")
+                    return redirect_to(url_for(f"{kind.endpoint}.edit", doc_id=doc.id))
+            return render_template("documents/edit.html", form=form, **editor_context(doc)), 422
+        return render_template("documents/edit.html", form=form, **editor_context(doc))
+
+    @bp.route("/<int:doc_id>/lines", methods=["POST"], endpoint="add_line")
+    def add_line(doc_id):
+        doc = get_or_404(kind.model, doc_id)
+        try:
+            doc_service.add_line(doc)
+        except ServiceError as exc:
+            db.session.rollback()
+            return refused(exc)
+        db.session.commit()
+        return render_editor(doc)
+
+    @bp.route("/<int:doc_id>/lines/<int:line_id>", methods=["POST"], endpoint="update_line")
+    def update_line(doc_id, line_id):
+        doc = get_or_404(kind.model, doc_id)
+        line = next((l for l in doc.lines if l.id == line_id), None)
+        if line is None:
+            message = "That line was removed meanwhile. The lines below are current."
+            return render_editor(doc, 200)[0], 200, toast_header("error", message)
+        form = line_form(line, formdata=request.form)
+        if not form.validate():
+            return render_editor(doc, 422, {line.id: form})
+        data = {f: getattr(form, f).data for f in doc_service.LINE_FIELDS}
+        if not kind.show_discount:
+            data.pop("discount_percent")
+        elif data["discount_percent"] is None:
+            data["discount_percent"] = Decimal(0)
+        try:
+            doc_service.update_line(doc, line, data,
+                                    product_changed=request.form.get("changed") == "product_id")
+        except ServiceError as exc:
+            db.session.rollback()
+            if not exc.field:
+                return refused(exc)
+            doc = get_or_404(kind.model, doc_id)
+            getattr(form, exc.field).errors.append(exc.message)
+            return render_editor(doc, 422, {line_id: form})
+        db.session.commit()
+        return render_editor(doc)
+
+    @bp.route("/<int:doc_id>/lines/<int:line_id>/delete", methods=["POST"], endpoint="remove_line")
+    def remove_line(doc_id, line_id):
+        doc = get_or_404(kind.model, doc_id)
+        line = next((l for l in doc.lines if l.id == line_id), None)
+        if line is not None:  # already gone: removing twice is fine
+            try:
+                doc_service.remove_line(doc, line)
+            except ServiceError as exc:
+                db.session.rollback()
+                return refused(exc)
+            db.session.commit()
+        return render_editor(doc)
+
+
+class HeaderFormBase(FlaskForm):
+    order_date = DateField("Order date", [InputRequired("Enter a date.")])
+    reference = TrimmedStringField("Reference", [Optional(), Length(max=100)])
+    notes = TextAreaField("Notes", [Optional(), Length(max=5000)])
+    delivery_notes = TextAreaField("Delivery notes", [Optional(), Length(max=5000)])
+
+    party_model: type = None
+    party_field: str = ""
+
+    def set_choices(self, doc=None):
+        party_model = self.party_model
+        parties = db.session.scalars(
+            org_select(party_model).where(party_model.archived.is_(False)).order_by(party_model.name)
+        ).all()
+        current = getattr(doc, "party", None) if doc is not None else None
+        if current is not None and current not in parties:
+            parties.append(current)
+        self.parties = parties
+        getattr(self, self.party_field).choices = choices([(None, "Choose…")] + [(p.id, p.name) for p in parties])
+
+    def to_data(self) -> dict:
+        return {name: field.data for name, field in self._fields.items() if name != "csrf_token"}

@@ -1,0 +1,208 @@
+"""Customers and suppliers: one set of routes serving both kinds.
+
+URLs are /customers/... and /suppliers/...; `plural` picks the kind.
+"""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, render_template, request, url_for
+from flask_wtf import FlaskForm
+from sqlalchemy import or_
+from wtforms import BooleanField, EmailField, FieldList, Form, FormField, HiddenField, TextAreaField
+from wtforms.validators import DataRequired, Email, Length, Optional
+
+from ..extensions import db, htmx
+from ..forms import TrimmedStringField
+from ..models import ADDRESS_KINDS, Customer, Supplier
+from ..services import parties as party_service
+from ..web import get_or_404, org_id, org_select, redirect_to, render_invalid
+
+bp = Blueprint("parties", __name__)
+KIND_BY_PLURAL = {"customers": Customer, "suppliers": Supplier}
+PLURALS = "<any(customers, suppliers):plural>"
+PAGE_SIZE = 50
+MAX_PEOPLE = 50
+
+
+def optional_text(label, max_length):
+    return TrimmedStringField(label, [Optional(), Length(max=max_length)])
+
+
+class AddressForm(Form):
+    line1 = optional_text("Address line 1", 255)
+    line2 = optional_text("Address line 2", 255)
+    city = optional_text("City", 100)
+    region = optional_text("State / region", 100)
+    postcode = optional_text("Postcode", 20)
+    country = optional_text("Country", 100)
+
+
+class PersonForm(Form):
+    id = HiddenField()
+    name = optional_text("Name", 255)
+    email = EmailField("Email", [Optional(), Email(check_deliverability=False), Length(max=255)])
+    phone = optional_text("Phone", 50)
+
+
+class PartyForm(FlaskForm):
+    name = TrimmedStringField("Name", [DataRequired(), Length(max=255)])
+    email = EmailField("Email", [Optional(), Email(check_deliverability=False), Length(max=255)],
+                       filters=[lambda v: v.strip() if isinstance(v, str) else v])
+    phone = optional_text("Phone", 50)
+    website = optional_text("Website", 255)
+    tax_number = optional_text("Tax number (ABN / GST)", 50)
+    notes = TextAreaField("Notes", [Optional(), Length(max=5000)])
+    archived = BooleanField("Archived")
+    postal = FormField(AddressForm, "Postal address")
+    street = FormField(AddressForm, "Delivery / street address")
+    people = FieldList(FormField(PersonForm), min_entries=0, max_entries=MAX_PEOPLE)
+
+    def to_data(self) -> dict:
+        people = []
+        for entry in self.people:
+            raw_id = entry.form.id.data
+            people.append({
+                "id": int(raw_id) if raw_id and str(raw_id).isdigit() else None,
+                "name": entry.form.name.data, "email": entry.form.email.data,
+                "phone": entry.form.phone.data,
+            })
+        return {
+            "name": self.name.data, "email": self.email.data, "phone": self.phone.data,
+            "website": self.website.data, "tax_number": self.tax_number.data,
+            "notes": self.notes.data, "archived": self.archived.data,
+            "addresses": {kind: getattr(self, kind).data for kind in ADDRESS_KINDS},
+            "people": people,
+        }
+
+
+class InlinePartyForm(FlaskForm):
+    """The short form opened inside an order or purchase."""
+    name = TrimmedStringField("Name", [DataRequired(), Length(max=255)])
+    email = EmailField("Email", [Optional(), Email(check_deliverability=False), Length(max=255)],
+                       filters=[lambda v: v.strip() if isinstance(v, str) else v])
+    phone = optional_text("Phone", 50)
+    field = HiddenField()
+
+    def to_data(self) -> dict:
+        return {"name": self.name.data, "email": self.email.data, "phone": self.phone.data}
+
+
+def kind_of(plural: str):
+    return KIND_BY_PLURAL[plural]
+
+
+def form_for(party=None) -> PartyForm:
+    """The full form, filled from the record on GET (addresses and people included)."""
+    addresses = {kind: party.address(kind) for kind in ADDRESS_KINDS} if party is not None else {}
+    form = PartyForm(obj=party, **addresses)
+    if request.method == "GET" and len(form.people) == 0:
+        form.people.append_entry()
+    return form
+
+
+def search_query(model, text: str, show_archived: bool):
+    query = org_select(model)
+    if not show_archived:
+        query = query.where(model.archived.is_(False))
+    if text:
+        like = f"%{text.strip()[:100]}%"
+        query = query.where(or_(model.name.ilike(like), model.email.ilike(like),
+                                model.phone.ilike(like)))
+    return query.order_by(model.name, model.id)
+
+
+@bp.route(f"/{PLURALS}")
+def index(plural):
+    model = kind_of(plural)
+    text = request.args.get("q", "")
+    show_archived = request.args.get("archived") == "1"
+    try:
+        page = max(1, int(request.args.get("page", 1)))
+    except ValueError:
+        page = 1
+    rows = db.session.scalars(
+        search_query(model, text, show_archived).limit(PAGE_SIZE + 1).offset((page - 1) * PAGE_SIZE)
+    ).all()
+    context = dict(model=model, plural=plural, rows=rows[:PAGE_SIZE], q=text, page=page,
+                   has_more=len(rows) > PAGE_SIZE, show_archived=show_archived)
+    if htmx and htmx.target == "party-rows":
+        return render_template("parties/_rows.html", **context)
+    return render_template("parties/index.html", **context)
+
+
+@bp.route(f"/{PLURALS}/new", methods=["GET", "POST"])
+def new(plural):
+    model = kind_of(plural)
+    form = form_for()
+    if form.validate_on_submit():
+        party = party_service.create_party(org_id(), model.label, form.to_data())
+        db.session.commit()
+        flash(f"{party.name} was added.", "success")
+        return redirect_to(url_for("parties.show", plural=plural, party_id=party.id))
+    if request.method == "POST":
+        return render_invalid("parties/form.html", form=form, model=model, plural=plural, party=None)
+    return render_template("parties/form.html", form=form, model=model, plural=plural, party=None)
+
+
+@bp.route(f"/{PLURALS}/<int:party_id>")
+def show(plural, party_id):
+    party = get_or_404(kind_of(plural), party_id)
+    return render_template("parties/show.html", party=party, plural=plural, model=kind_of(plural))
+
+
+@bp.route(f"/{PLURALS}/<int:party_id>/edit", methods=["GET", "POST"])
+def edit(plural, party_id):
+    model = kind_of(plural)
+    party = get_or_404(model, party_id)
+    form = form_for(party)
+    if form.validate_on_submit():
+        party_service.update_party(party, form.to_data())
+        db.session.commit()
+        flash(f"{party.name} was saved.", "success")
+        return redirect_to(url_for("parties.show", plural=plural, party_id=party.id))
+    if request.method == "POST":
+        return render_invalid("parties/form.html", form=form, model=model, plural=plural, party=party)
+    return render_template("parties/form.html", form=form, model=model, plural=plural, party=party)
+
+
+@bp.route(f"/{PLURALS}/person-row")
+def person_row(plural):
+    """One more blank contact-person row for the form (htmx)."""
+    try:
+        index = int(request.args.get("index", 0))
+    except ValueError:
+        abort(400)
+    if not 0 <= index < MAX_PEOPLE:
+        return "", 204
+    form = PartyForm(formdata=None)
+    form.people.last_index = index - 1
+    entry = form.people.append_entry()
+    return render_template("parties/_person_row.html", entry=entry, index=index)
+
+
+@bp.route(f"/{PLURALS}/inline", methods=["GET", "POST"])
+def inline(plural):
+    """The short creation form that opens inside an order or purchase (htmx partial).
+
+    On save the new record is selected in the document's picker (an out-of-band swap)
+    and the form closes; on errors the form is re-rendered in place with 422.
+    """
+    model = kind_of(plural)
+    form = InlinePartyForm()
+    if request.method == "GET":
+        form.field.data = request.args.get("field", f"{model.label}_id")
+        return render_template("parties/_inline_form.html", form=form, model=model, plural=plural)
+    if form.field.data not in ("customer_id", "supplier_id"):
+        form.field.data = f"{model.label}_id"
+    if not form.validate():
+        return render_invalid("parties/_inline_form.html", form=form, model=model, plural=plural)
+    party = party_service.create_party(org_id(), model.label, form.to_data())
+    db.session.commit()
+    flash(f"{party.name} was added and selected.", "success")
+    return render_template("parties/_inline_saved.html", model=model, plural=plural,
+                           field=form.field.data, selected_id=party.id,
+                           choices=picker_choices(model))
+
+
+def picker_choices(model):
+    return db.session.scalars(
+        org_select(model).where(model.archived.is_(False)).order_by(model.name)).all()

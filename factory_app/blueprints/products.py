@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+from decimal import Decimal
+
+from flask import Blueprint, flash, render_template, request, url_for
+from flask_wtf import FlaskForm
+from sqlalchemy import or_
+from wtforms import BooleanField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp
+
+from ..extensions import db, htmx
+from ..forms import ExactDecimalField, TrimmedStringField
+from ..models import Product
+from ..services import ServiceError
+from ..services import products as product_service
+from ..web import get_or_404, org_id, org_select, redirect_to, render_invalid
+
+bp = Blueprint("products", __name__, url_prefix="/products")
+MAX_PRICE = Decimal("9999999999")
+
+
+class ProductForm(FlaskForm):
+    sku = TrimmedStringField("Code / SKU", [
+        DataRequired(), Length(max=50),
+        Regexp(r"^[\w.\-/ ]+$", message="Use letters, digits, spaces and . - / _ only.")])
+    name = TrimmedStringField("Name", [DataRequired(), Length(max=255)])
+    description = TextAreaField("Description", [Optional(), Length(max=5000)])
+    sale_price = ExactDecimalField("Sale price", [InputRequired("Enter a sale price (0 is fine).")],
+                                   places=4, minimum=Decimal(0), maximum=MAX_PRICE)
+    purchase_cost = ExactDecimalField("Purchase cost", [InputRequired("Enter a cost (0 is fine).")],
+                                      places=4, minimum=Decimal(0), maximum=MAX_PRICE)
+    unit = TrimmedStringField("Unit", [Optional(), Length(max=20)])
+    taxable = BooleanField("Taxable", default=True)
+    archived = BooleanField("Archived")
+
+
+def _data(form: ProductForm) -> dict:
+    return {f: getattr(form, f).data for f in product_service.FIELDS}
+
+
+@bp.route("")
+def index():
+    text = request.args.get("q", "").strip()[:100]
+    show_archived = request.args.get("archived") == "1"
+    query = org_select(Product)
+    if not show_archived:
+        query = query.where(Product.archived.is_(False))
+    if text:
+        like = f"%{text}%"
+        query = query.where(or_(Product.sku.ilike(like), Product.name.ilike(like)))
+    rows = db.session.scalars(query.order_by(Product.sku).limit(200)).all()
+    context = dict(rows=rows, q=text, show_archived=show_archived)
+    if htmx and htmx.target == "product-rows":
+        return render_template("products/_rows.html", **context)
+    return render_template("products/index.html", **context)
+
+
+def _save(product: Product | None):
+    form = ProductForm(obj=product)
+    if product is None and request.method == "GET":
+        form.sale_price.data = form.purchase_cost.data = None
+    if form.validate_on_submit():
+        target = product or Product(organisation_id=org_id())
+        try:
+            product_service.save_product(target, _data(form))
+        except ServiceError as exc:
+            db.session.rollback()
+            getattr(form, exc.field).errors.append(exc.message)
+        else:
+            db.session.commit()
+            flash(f"{target.name} was saved.", "success")
+            return redirect_to(url_for("products.index"))
+    if request.method == "POST":
+        return render_invalid("products/form.html", form=form, product=product)
+    return render_template("products/form.html", form=form, product=product)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+def new():
+    return _save(None)
+
+
+@bp.route("/<int:product_id>", methods=["GET", "POST"])
+def edit(product_id):
+    return _save(get_or_404(Product, product_id))

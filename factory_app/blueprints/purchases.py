@@ -1,0 +1,30 @@
+"""Purchase orders to suppliers."""
+from __future__ import annotations
+
+from flask import Blueprint
+from wtforms import DateField
+from wtforms.validators import Optional
+
+from ..forms import IdSelectField, RequiredChoice
+from ..models import PURCHASE_STATUSES, PurchaseOrder, Supplier
+from ..services import documents as doc_service
+from .documents import DocKind, HeaderFormBase, register_document_routes
+
+bp = Blueprint("purchases", __name__, url_prefix="/purchases")
+
+KIND = DocKind(
+    model=PurchaseOrder, party_model=Supplier, party_field="supplier_id", party_plural="suppliers",
+    endpoint="purchases", title="Purchase order", plural_title="Purchase orders",
+    price_label="Unit cost", show_discount=False, date_field="expected_date",
+    date_label="Expected date", statuses=PURCHASE_STATUSES,
+    create=doc_service.create_purchase, set_status=doc_service.set_purchase_status,
+)
+
+
+class PurchaseForm(HeaderFormBase):
+    party_model, party_field = Supplier, "supplier_id"
+    supplier_id = IdSelectField("Supplier", [RequiredChoice("Choose a supplier.")])
+    expected_date = DateField("Expected date", [Optional()])
+
+
+register_document_routes(bp, KIND, PurchaseForm)

@@ -1,0 +1,57 @@
+"""Sales orders and their invoices."""
+from __future__ import annotations
+
+from flask import Blueprint, flash, render_template, url_for
+from wtforms import DateField
+from wtforms.validators import Optional
+
+from ..extensions import db
+from ..forms import IdSelectField, RequiredChoice
+from ..models import ORDER_STATUSES, Customer, Invoice, SalesOrder
+from ..services import ServiceError
+from ..services import documents as doc_service
+from ..web import get_or_404, org_select, redirect_to
+from .documents import DocKind, HeaderFormBase, register_document_routes
+
+bp = Blueprint("sales", __name__, url_prefix="/orders")
+
+KIND = DocKind(
+    model=SalesOrder, party_model=Customer, party_field="customer_id", party_plural="customers",
+    endpoint="sales", title="Order", plural_title="Sales orders", price_label="Unit price",
+    show_discount=True, date_field="delivery_date", date_label="Delivery date",
+    statuses=ORDER_STATUSES, create=doc_service.create_order, set_status=doc_service.set_order_status,
+)
+
+
+class OrderForm(HeaderFormBase):
+    party_model, party_field = Customer, "customer_id"
+    customer_id = IdSelectField("Customer", [RequiredChoice("Choose a customer.")])
+    delivery_date = DateField("Delivery date", [Optional()])
+
+
+register_document_routes(bp, KIND, OrderForm)
+
+
+@bp.route("/<int:doc_id>/invoice", methods=["POST"])
+def create_invoice(doc_id):
+    order = get_or_404(SalesOrder, doc_id)
+    try:
+        invoice = doc_service.create_invoice(order)
+    except ServiceError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+        return redirect_to(url_for("sales.edit", doc_id=order.id))
+    db.session.commit()
+    flash(f"Invoice {invoice.number} was created.", "success")
+    return redirect_to(url_for("sales.invoice", invoice_id=invoice.id))
+
+
+@bp.route("/invoices")
+def invoices():
+    rows = db.session.scalars(org_select(Invoice).order_by(Invoice.id.desc()).limit(200)).all()
+    return render_template("sales/invoices.html", invoices=rows)
+
+
+@bp.route("/invoices/<int:invoice_id>")
+def invoice(invoice_id):
+    return render_template("sales/invoice.html", invoice=get_or_404(Invoice, invoice_id))

@@ -1,0 +1,105 @@
+"""Settings: organisation details and users (administrators only)."""
+from __future__ import annotations
+
+from decimal import Decimal
+from zoneinfo import available_timezones
+
+from flask import Blueprint, flash, render_template, request, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, IntegerField, PasswordField, SelectField
+from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange
+
+from ..extensions import db
+from ..forms import ExactDecimalField, TrimmedStringField, choices
+from ..models import ROLES, User
+from ..services import ServiceError
+from ..services import orgs as org_service
+from ..web import admin_required, get_or_404, org_select, redirect_to, render_invalid
+
+bp = Blueprint("settings", __name__, url_prefix="/settings")
+
+CURRENCIES = ("AUD", "NZD", "GBP", "USD", "EUR", "CAD", "SGD", "HKD", "ZAR", "IEP", "JPY", "CHF",
+              "SEK", "NOK", "DKK", "INR", "MYR", "PHP", "THB", "AED")
+TIMEZONES = sorted(available_timezones())
+
+
+@bp.before_request
+@admin_required
+def only_admins():
+    return None
+
+
+class OrganisationForm(FlaskForm):
+    name = TrimmedStringField("Business name", [DataRequired(), Length(max=120)])
+    base_currency = SelectField("Base currency", choices=choices((c, c) for c in CURRENCIES))
+    timezone = SelectField("Time zone", choices=choices((t, t.replace("_", " ")) for t in TIMEZONES))
+    default_tax_rate = ExactDecimalField("Default tax rate (%)", [InputRequired("Enter a rate (0 is fine).")],
+                                         places=3, minimum=Decimal(0), maximum=Decimal(100))
+    payment_terms_days = IntegerField("Invoice due after (days)", [
+        InputRequired("Enter a number of days."), NumberRange(0, 365)])
+
+
+class UserForm(FlaskForm):
+    name = TrimmedStringField("Name", [DataRequired(), Length(max=120)])
+    email = EmailField("Email", [DataRequired(), Email(check_deliverability=False), Length(max=255)])
+    role = SelectField("Role", choices=choices((r, r.capitalize()) for r in ROLES))
+    password = PasswordField("Temporary password", [DataRequired(), Length(min=8, max=200)])
+
+
+class RoleForm(FlaskForm):
+    role = SelectField("Role", choices=choices((r, r.capitalize()) for r in ROLES))
+    active = BooleanField("Can log in")
+
+
+@bp.route("", methods=["GET", "POST"])
+def organisation():
+    org = current_user.organisation
+    form = OrganisationForm(obj=org)
+    if form.validate_on_submit():
+        form.populate_obj(org)
+        db.session.commit()
+        flash("Organisation details were saved.", "success")
+        return redirect_to(url_for("settings.organisation"))
+    if request.method == "POST":
+        return render_invalid("settings/organisation.html", form=form)
+    return render_template("settings/organisation.html", form=form)
+
+
+@bp.route("/users", methods=["GET", "POST"])
+def users():
+    form = UserForm()
+    if form.validate_on_submit():
+        try:
+            user = org_service.add_user(current_user.organisation, form.name.data, form.email.data,
+                                        form.role.data, form.password.data)
+        except ServiceError as exc:
+            db.session.rollback()
+            getattr(form, exc.field).errors.append(exc.message)
+        else:
+            db.session.commit()
+            flash(f"{user.name} can now log in as {user.email}.", "success")
+            return redirect_to(url_for("settings.users"))
+    people = db.session.scalars(org_select(User).order_by(User.name)).all()
+    context = dict(form=form, people=people, role_forms={u.id: RoleForm(obj=u, formdata=None) for u in people})
+    if request.method == "POST":
+        return render_invalid("settings/users.html", **context)
+    return render_template("settings/users.html", **context)
+
+
+@bp.route("/users/<int:user_id>", methods=["POST"])
+def update_user(user_id):
+    user = get_or_404(User, user_id)
+    form = RoleForm()
+    if form.validate():
+        try:
+            org_service.change_role(current_user, user, form.role.data, form.active.data)
+        except ServiceError as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+        else:
+            db.session.commit()
+            flash(f"{user.name} was updated.", "success")
+    else:
+        flash("Choose a role.", "error")
+    return redirect_to(url_for("settings.users"))

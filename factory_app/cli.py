@@ -1,0 +1,148 @@
+"""The `factory-app` command: serve (all-in-one local run), seed-demo, worker, migrate."""
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import click
+
+DEMO_PASSWORD = "factory-demo"
+
+
+def _app():
+    from . import create_app
+    return create_app()
+
+
+def upgrade_database(app) -> None:
+    from flask_migrate import upgrade
+    with app.app_context():
+        upgrade()
+
+
+def cmd_migrate(args) -> int:
+    upgrade_database(_app())
+    print("Database is up to date.")
+    return 0
+
+
+def cmd_seed_demo(args) -> int:
+    from .demo import seed_demo
+    app = _app()
+    upgrade_database(app)
+    with app.app_context():
+        created, email = seed_demo(DEMO_PASSWORD)
+    print(("Demo organisation created." if created else "Demo organisation already exists."))
+    print(f"Demo login: {email} / {DEMO_PASSWORD}")
+    return 0
+
+
+def cmd_worker(args) -> int:
+    from .jobs import run_worker
+    run_worker()
+    return 0
+
+
+class Supervisor:
+    """Starts processes, and on Ctrl-C / SIGTERM or any of them dying, stops them all."""
+
+    def __init__(self):
+        self.children: list[tuple[str, subprocess.Popen]] = []
+        self.stopping = False
+
+    def start(self, name: str, argv: list[str], env: dict) -> None:
+        process = subprocess.Popen(argv, env=env, start_new_session=True)
+        self.children.append((name, process))
+
+    def wait(self) -> int:
+        def on_signal(signum, frame):
+            self.stopping = True
+        signal.signal(signal.SIGINT, on_signal)
+        signal.signal(signal.SIGTERM, on_signal)
+        while not self.stopping:
+            for name, process in self.children:
+                if process.poll() is not None:
+                    print(f"factory-app: {name} exited with {process.returncode}; stopping.", file=sys.stderr)
+                    self.stopping = True
+                    break
+            time.sleep(0.2)
+        return self.stop()
+
+    def stop(self, timeout: float = 10.0) -> int:
+        for _, process in self.children:
+            if process.poll() is None:
+                try:
+                    os.killpg(process.pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+        deadline = time.monotonic() + timeout
+        for _, process in self.children:
+            try:
+                process.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+        return 0
+
+
+def cmd_serve(args) -> int:
+    from .config import instance_path
+    from .localredis import EmbeddedRedis
+
+    env = dict(os.environ)
+    folder = instance_path()
+    embedded = None
+    if not env.get("REDIS_URL"):
+        embedded = EmbeddedRedis(folder / "redis")
+        env["REDIS_URL"] = os.environ["REDIS_URL"] = embedded.url
+        print(f"factory-app: embedded Redis on {embedded.url}")
+    supervisor = Supervisor()
+    try:
+        app = _app()  # also writes the secret key, so every process shares it
+        upgrade_database(app)
+        supervisor.start("worker", [sys.executable, "-m", "factory_app", "worker"], env)
+        supervisor.start("web", [
+            sys.executable, "-m", "gunicorn", "--bind", f"{args.host}:{args.port}",
+            "--workers", str(args.workers), "--threads", "4", "--access-logfile", "-",
+            "--graceful-timeout", "5", "factory_app:create_app()",
+        ], env)
+        print(f"factory-app: Factory is at http://{args.host}:{args.port}/  (Ctrl-C stops everything)")
+        with app.app_context():
+            from .demo import demo_login
+            login = demo_login()
+        if login:
+            print(f"factory-app: demo login  {login} / {DEMO_PASSWORD}")
+        return supervisor.wait()
+    finally:
+        supervisor.stop()
+        if embedded is not None:
+            embedded.stop()
+        print("factory-app: stopped.")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="factory-app", description="Factory")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run web + worker (+ embedded Redis unless REDIS_URL is set)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=5000)
+    serve.add_argument("--workers", type=int, default=2)
+    serve.set_defaults(func=cmd_serve)
+    sub.add_parser("seed-demo", help="migrate and create the demo organisation").set_defaults(func=cmd_seed_demo)
+    sub.add_parser("worker", help="run one RQ worker with the scheduler").set_defaults(func=cmd_worker)
+    sub.add_parser("migrate", help="upgrade the database").set_defaults(func=cmd_migrate)
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+def register_flask_commands(app) -> None:
+    @app.cli.command("seed-demo")
+    def seed_demo_command():
+        """Create the demo organisation (once)."""
+        from .demo import seed_demo
+        created, email = seed_demo(DEMO_PASSWORD)
+        click.echo(f"{'Created' if created else 'Already there'}: {email} / {DEMO_PASSWORD}")

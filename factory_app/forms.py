@@ -1,0 +1,108 @@
+"""Form fields shared by the blueprints' forms."""
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+from wtforms import Field, SelectChoice, SelectField, StringField
+from wtforms.validators import ValidationError
+from wtforms.widgets import TextInput
+
+
+class ExactDecimalField(Field):
+    """A decimal typed by a person: "1,250.50" is fine, NaN, 1e5 and 5 decimals are not."""
+
+    widget = TextInput()
+
+    def __init__(self, label=None, validators=None, places: int = 2, minimum: Decimal | None = None,
+                 maximum: Decimal | None = None, exclusive_minimum: bool = False, **kwargs):
+        super().__init__(label, validators, **kwargs)
+        self.places, self.minimum, self.maximum = places, minimum, maximum
+        self.exclusive_minimum = exclusive_minimum
+
+    def _value(self):
+        if self.raw_data:
+            return self.raw_data[0]
+        if self.data is None:
+            return ""
+        text = f"{self.data:f}"
+        if "." in text:
+            whole, frac = text.split(".")
+            frac = frac.rstrip("0").ljust(2 if self.places >= 2 else 0, "0")
+            text = f"{whole}.{frac}" if frac else whole
+        return text
+
+    def process_formdata(self, valuelist):
+        if not valuelist:
+            return
+        text = (valuelist[0] or "").strip().replace(",", "").replace("$", "")
+        if text == "":
+            self.data = None
+            return
+        if len(text) > 30 or any(c not in "0123456789.-+" for c in text):
+            self.data = None
+            raise ValueError("Enter a number.")
+        try:
+            value = Decimal(text)
+        except InvalidOperation:
+            self.data = None
+            raise ValueError("Enter a number.") from None
+        if not value.is_finite():
+            self.data = None
+            raise ValueError("Enter a number.")
+        if -value.as_tuple().exponent > self.places:
+            self.data = None
+            raise ValueError(f"Use at most {self.places} decimal places.")
+        self.data = value
+
+    def pre_validate(self, form):
+        if self.data is None:
+            return
+        if self.minimum is not None:
+            if self.exclusive_minimum and self.data <= self.minimum:
+                raise ValidationError(f"Must be more than {self.minimum}.")
+            if self.data < self.minimum:
+                raise ValidationError(f"Can't be less than {self.minimum}.")
+        if self.maximum is not None and self.data > self.maximum:
+            raise ValidationError(f"Can't be more than {self.maximum:,}.")
+
+
+class IdSelectField(SelectField):
+    """A <select> of row ids; an empty or unknown choice is None (validated by choices)."""
+
+    def __init__(self, label=None, validators=None, **kwargs):
+        super().__init__(label, validators, coerce=self._coerce, validate_choice=True, **kwargs)
+
+    @staticmethod
+    def _coerce(value):
+        if value in (None, "", "None"):
+            return None
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            return -1  # never a valid choice: fails choice validation instead of raising
+
+
+def strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+class TrimmedStringField(StringField):
+    def __init__(self, label=None, validators=None, **kwargs):
+        kwargs.setdefault("filters", [strip])
+        super().__init__(label, validators, **kwargs)
+
+
+class RequiredChoice:
+    """For IdSelectField: something must be chosen."""
+
+    def __init__(self, message: str):
+        self.message = message
+
+    def __call__(self, form, field):
+        if field.data is None:
+            raise ValidationError(self.message)
+
+
+def choices(pairs) -> list[SelectChoice]:
+    """(value, label) pairs as SelectField choices; None becomes the empty value."""
+    return [SelectChoice("" if value is None else str(value), label) for value, label in pairs]

@@ -1,0 +1,100 @@
+"""Background work with RQ.
+
+Rules the rest of the app follows:
+- A request or job commits first, then enqueues: `enqueue_after_commit()` holds the job
+  until the surrounding transaction commits, and drops it on rollback, so a fast worker
+  never looks for a row that is not there yet.
+- Jobs take ids, not objects, and build their own app context (see `job_context`).
+"""
+from __future__ import annotations
+
+import contextlib
+from typing import Any, Callable
+
+from flask import Flask, current_app
+from redis import Redis
+from rq import Queue
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from .extensions import db
+
+_PENDING_KEY = "factory_pending_jobs"
+
+
+def init_app(app: Flask) -> None:
+    app.extensions["factory_redis"] = None
+
+
+def redis_connection(app: Flask | None = None) -> Redis:
+    app = app or current_app
+    conn = app.extensions.get("factory_redis")
+    if conn is None:
+        url = app.config.get("REDIS_URL")
+        if not url:
+            raise RuntimeError(
+                "REDIS_URL is not set. `factory-app serve` starts an embedded Redis; "
+                "in production point REDIS_URL at your Redis server.")
+        conn = Redis.from_url(url)
+        app.extensions["factory_redis"] = conn
+    return conn
+
+
+def queue(name: str = "default", app: Flask | None = None) -> Queue:
+    return Queue(name, connection=redis_connection(app))
+
+
+def enqueue_after_commit(func: Callable[..., Any] | str, *args, job_id: str | None = None,
+                         queue_name: str = "default", **kwargs) -> None:
+    """Enqueue `func(*args, **kwargs)` once the current transaction has committed."""
+    pending = db.session.info.setdefault(_PENDING_KEY, [])
+    pending.append((queue_name, func, args, kwargs, job_id))
+
+
+@event.listens_for(Session, "after_commit")
+def _enqueue_pending(session: Session) -> None:
+    pending = session.info.pop(_PENDING_KEY, None)
+    if not pending:
+        return
+    for queue_name, func, args, kwargs, job_id in pending:
+        queue(queue_name).enqueue(func, args=args, kwargs=kwargs, job_id=job_id)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_pending(session: Session, previous_transaction) -> None:
+    if previous_transaction.parent is None:  # the outermost transaction was rolled back
+        session.info.pop(_PENDING_KEY, None)
+
+
+@contextlib.contextmanager
+def job_context():
+    """An app context for a job: reuses the worker's app, or builds one."""
+    from flask import has_app_context
+    if has_app_context():
+        yield current_app
+        return
+    from . import create_app
+    app = create_app()
+    with app.app_context():
+        try:
+            yield app
+        finally:
+            db.session.remove()
+
+
+def run_worker() -> None:
+    """One RQ worker with the scheduler, inside an app context that jobs reuse."""
+    import os
+
+    from rq import Worker
+
+    from . import create_app
+
+    app = create_app()
+    with app.app_context():
+        engine = db.engine
+        # A forked work-horse must not share the parent's database connections.
+        os.register_at_fork(after_in_child=lambda: engine.dispose(close=False))
+        conn = redis_connection(app)
+        queues = [Queue(name, connection=conn) for name in app.config["RQ_QUEUES"]]
+        Worker(queues, connection=conn).work(with_scheduler=True)

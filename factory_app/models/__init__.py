@@ -1,0 +1,14 @@
+from .documents import (
+    ORDER_STATUSES, PURCHASE_STATUSES, Invoice, InvoiceLine, PurchaseOrder,
+    PurchaseOrderLine, SalesOrder, SalesOrderLine,
+)
+from .org import ROLE_ADMIN, ROLE_STAFF, ROLES, Organisation, User
+from .parties import ADDRESS_KINDS, Address, ContactPerson, Customer, Party, Supplier
+from .products import Product
+
+__all__ = [
+    "ADDRESS_KINDS", "ORDER_STATUSES", "PURCHASE_STATUSES", "ROLES", "ROLE_ADMIN", "ROLE_STAFF",
+    "Address", "ContactPerson", "Customer", "Invoice", "InvoiceLine", "Organisation", "Party",
+    "Product", "PurchaseOrder", "PurchaseOrderLine", "SalesOrder", "SalesOrderLine", "Supplier",
+    "User",
+]

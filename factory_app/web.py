@@ -1,0 +1,167 @@
+"""HTTP plumbing shared by the blueprints: login, tenancy, htmx responses, errors, toasts."""
+from __future__ import annotations
+
+import json
+from functools import wraps
+from urllib.parse import urlsplit
+
+from flask import (
+    Flask, abort, flash, get_flashed_messages, redirect, render_template, request, url_for,
+)
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+from sqlalchemy import select
+
+from .extensions import db, htmx, login_manager
+from .models import User
+from .money import format_money
+
+PUBLIC_ENDPOINTS = {"static", "auth.login", "auth.signup", "health"}
+
+
+# --- tenancy --------------------------------------------------------------------------
+
+def org_id() -> int:
+    return current_user.organisation_id
+
+
+def org_select(model):
+    """SELECT model rows of the current user's organisation only."""
+    return select(model).where(model.organisation_id == org_id())
+
+
+def get_or_404(model, ident) -> object:
+    """A row of the current organisation, or 404 (never 403) for anybody else's id."""
+    row = db.session.get(model, ident)
+    if row is None or row.organisation_id != org_id():
+        abort(404)
+    return row
+
+
+def admin_required(view):
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        if not current_user.is_admin:
+            abort(403)
+        return view(*args, **kwargs)
+    return wrapped
+
+
+# --- redirects and htmx responses -----------------------------------------------------
+
+def safe_next(target: str | None, default: str) -> str:
+    """Only same-site relative paths; anything else falls back to default."""
+    if not target or "\\" in target or any(ord(c) < 32 for c in target):
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return default
+    return target
+
+
+def redirect_to(url: str):
+    """A redirect that also works for htmx requests (full page navigation)."""
+    if htmx:
+        return "", 200, {"HX-Redirect": url}
+    return redirect(url)
+
+
+def render_invalid(template: str, **context):
+    """Re-render a form with its errors: 422 so htmx and tests can tell (htmx swaps it)."""
+    return render_template(template, **context), 422
+
+
+def toast_header(level: str, text: str) -> dict:
+    return {"HX-Trigger": json.dumps({"toast": {"messages": [{"level": level, "text": text}]}})}
+
+
+# --- app wiring -----------------------------------------------------------------------
+
+def init_app(app: Flask) -> None:
+    login_manager.login_view = "auth.login"
+    login_manager.session_protection = "strong"
+
+    @login_manager.user_loader
+    def load_user(user_id: str):
+        try:
+            return db.session.get(User, int(user_id))
+        except (TypeError, ValueError):
+            return None
+
+    @login_manager.unauthorized_handler
+    def unauthorized():
+        target = request.full_path.rstrip("?") if request.method == "GET" else request.path
+        if htmx:
+            current = htmx.current_url
+            if current:
+                parts = urlsplit(current)
+                target = parts.path + (f"?{parts.query}" if parts.query else "")
+            login = url_for("auth.login", next=safe_next(target, "/"))
+            return "Your session has expired. Please log in again.", 401, {"HX-Redirect": login}
+        flash("Please log in to continue.", "info")
+        return redirect(url_for("auth.login", next=safe_next(target, "/")))
+
+    @app.before_request
+    def require_login():
+        if request.endpoint in PUBLIC_ENDPOINTS or request.endpoint is None:
+            return None
+        if not current_user.is_authenticated:
+            return login_manager.unauthorized()
+        return None
+
+    @app.after_request
+    def htmx_toasts(response):
+        response.vary.add("HX-Request")
+        if htmx and "HX-Redirect" not in response.headers and response.status_code < 300:
+            messages = get_flashed_messages(with_categories=True)
+            if messages:
+                existing = json.loads(response.headers.get("HX-Trigger") or "{}")
+                toast = existing.setdefault("toast", {"messages": []})
+                toast["messages"].extend({"level": c, "text": m} for c, m in messages)
+                response.headers["HX-Trigger"] = json.dumps(existing)
+        return response
+
+    @app.route("/healthz")
+    def health():
+        return {"ok": True}
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error):
+        text = "This form has expired. Reload the page and try again."
+        if htmx:
+            return text, 400, toast_header("error", text)
+        return render_template("errors/error.html", code=400, message=text), 400
+
+    def error_page(code: int, message: str):
+        if htmx:
+            return message, code, toast_header("error", message)
+        return render_template("errors/error.html", code=code, message=message), code
+
+    app.register_error_handler(403, lambda e: error_page(403, "Only an administrator can do that."))
+    app.register_error_handler(404, lambda e: error_page(404, "We couldn't find that page."))
+    app.register_error_handler(405, lambda e: error_page(405, "That action isn't allowed here."))
+    app.register_error_handler(413, lambda e: error_page(413, "That request is too large."))
+
+    @app.errorhandler(500)
+    def server_error(error):
+        db.session.rollback()
+        return error_page(500, "Something went wrong on our side. Nothing was saved.")
+
+    app.jinja_env.filters["money"] = format_money
+    app.jinja_env.filters["qty"] = format_quantity
+    app.jinja_env.globals["ORG_STATUS_LABELS"] = STATUS_LABELS
+
+
+def format_quantity(value) -> str:
+    if value is None:
+        return ""
+    text = f"{value:f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text
+
+
+STATUS_LABELS = {
+    "draft": "Draft", "confirmed": "Confirmed", "invoiced": "Invoiced",
+    "cancelled": "Cancelled", "sent": "Sent", "received": "Received",
+}
