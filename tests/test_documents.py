@@ -71,6 +71,8 @@ def test_line_editor_add_change_remove_with_totals(app, client, tenant):
     assert totals(app, order_id) == (D("1.01"), D("0.10"), D("1.11"))
     body = changed.get_data(as_text=True)
     assert 'data-total="total">$1.11<' in body
+    assert f'<td id="line-{line_id}-amount" class="num amount" hx-swap-oob="true">$1.01</td>' in body
+    assert changed.headers["HX-Reswap"] == "none" and "<input" not in body
 
     client.post(f"/orders/{order_id}/lines", headers=HTMX)
     with app.app_context():
@@ -100,7 +102,8 @@ def test_bad_line_input_is_422_in_place_and_changes_nothing(app, client, tenant)
         assert response.status_code == 422, bad
         body = response.get_data(as_text=True)
         assert message in body, (bad, body)
-        assert 'id="line-editor"' in body
+        assert response.headers["HX-Reswap"] == "none"  # what the user typed stays in the inputs
+        assert 'hx-swap-oob="true"' in body and "<input" not in body
     assert totals(app, order_id) == (D("20.00"), D("2.00"), D("22.00"))
     with app.app_context():
         assert db.session.get(SalesOrder, order_id).version == version

@@ -49,13 +49,14 @@ class LineForm(FlaskForm):
     product_id = IdSelectField("Product", [Optional()])
     description = TrimmedStringField("Description", [Optional(), Length(max=500)])
     quantity = ExactDecimalField("Quantity", [InputRequired("Enter a quantity.")], places=4,
-                                 minimum=Decimal(0), exclusive_minimum=True, maximum=MAX_QTY)
+                                 minimum=Decimal(0), exclusive_minimum=True, maximum=MAX_QTY,
+                                 shown_places=0)
     unit_price = ExactDecimalField("Price", [InputRequired("Enter a price (0 is fine).")], places=4,
                                    minimum=Decimal(0), maximum=MAX_PRICE)
     discount_percent = ExactDecimalField("Discount %", [Optional()], places=2,
-                                         minimum=Decimal(0), maximum=HUNDRED)
+                                         minimum=Decimal(0), maximum=HUNDRED, shown_places=0)
     tax_rate = ExactDecimalField("Tax %", [InputRequired("Enter a tax rate (0 is fine).")],
-                                 places=3, minimum=Decimal(0), maximum=HUNDRED)
+                                 places=3, minimum=Decimal(0), maximum=HUNDRED, shown_places=0)
 
 
 def product_choices(organisation_current=None):
@@ -132,6 +133,14 @@ def register_document_routes(bp: Blueprint, kind: DocKind, header_form_class) ->
     def render_editor(doc, status: int = 200, invalid: dict | None = None):
         return render_template("documents/_line_editor.html", **editor_context(doc, invalid)), status
 
+    def render_line_update(doc, line, form, status: int = 200):
+        """Out-of-band swaps of one line's amount and error slots, and the totals; the
+        inputs are left as the user typed them."""
+        fields = [f for f in doc_service.LINE_FIELDS if kind.show_discount or f != "discount_percent"]
+        body = render_template("documents/_line_update.html", doc=doc, line=line, line_form=form,
+                               error_fields=fields, kind=kind)
+        return body, status, {"HX-Reswap": "none"}
+
     def refused(exc: ServiceError):
         """A change the rules refuse (locked lines): say so, swap nothing."""
         return exc.message, 409, toast_header("error", exc.message)
@@ -177,24 +186,27 @@ def register_document_routes(bp: Blueprint, kind: DocKind, header_form_class) ->
             return render_editor(doc, 200)[0], 200, toast_header("error", message)
         form = line_form(line, formdata=request.form)
         if not form.validate():
-            return render_editor(doc, 422, {line.id: form})
+            return render_line_update(doc, line, form, 422)
         data = {f: getattr(form, f).data for f in doc_service.LINE_FIELDS}
         if not kind.show_discount:
             data.pop("discount_percent")
         elif data["discount_percent"] is None:
             data["discount_percent"] = Decimal(0)
+        product_changed = request.form.get("changed") == "product_id"
         try:
-            doc_service.update_line(doc, line, data,
-                                    product_changed=request.form.get("changed") == "product_id")
+            doc_service.update_line(doc, line, data, product_changed=product_changed)
         except ServiceError as exc:
             db.session.rollback()
             if not exc.field:
                 return refused(exc)
             doc = get_or_404(kind.model, doc_id)
+            line = next(l for l in doc.lines if l.id == line_id)
             getattr(form, exc.field).errors.append(exc.message)
-            return render_editor(doc, 422, {line_id: form})
+            return render_line_update(doc, line, form, 422)
         db.session.commit()
-        return render_editor(doc)
+        if product_changed:  # description, price and tax came from the product: show them
+            return render_editor(doc)
+        return render_line_update(doc, line, line_form(line))
 
     @bp.route("/<int:doc_id>/lines/<int:line_id>/delete", methods=["POST"], endpoint="remove_line")
     def remove_line(doc_id, line_id):

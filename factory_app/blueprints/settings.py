@@ -35,7 +35,7 @@ class OrganisationForm(FlaskForm):
     base_currency = SelectField("Base currency", choices=choices((c, c) for c in CURRENCIES))
     timezone = SelectField("Time zone", choices=choices((t, t.replace("_", " ")) for t in TIMEZONES))
     default_tax_rate = ExactDecimalField("Default tax rate (%)", [InputRequired("Enter a rate (0 is fine).")],
-                                         places=3, minimum=Decimal(0), maximum=Decimal(100))
+                                         places=3, minimum=Decimal(0), maximum=Decimal(100), shown_places=0)
     payment_terms_days = IntegerField("Invoice due after (days)", [
         InputRequired("Enter a number of days."), NumberRange(0, 365)])
 

@@ -1,0 +1,176 @@
+"""Browser test: Debian's chromium driven by Playwright against a live server.
+
+Sign up, add a product, start an order, create its customer through the inline form,
+add two lines and watch the totals change, confirm, create the invoice. Screenshots of
+the three surfaces (order edit, inline customer form, settings) go to docs/screenshots/
+(FACTORY_SCREENSHOTS overrides the folder).
+"""
+import os
+import re
+import threading
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect, sync_playwright
+from werkzeug.serving import make_server
+
+from factory_app.localredis import free_port
+
+from .conftest import make_app
+
+ROOT = Path(__file__).resolve().parent.parent
+SHOTS = Path(os.environ.get("FACTORY_SCREENSHOTS") or ROOT / "docs" / "screenshots")
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture()
+def live_server(app, database_url, redis_url):
+    live_app = make_app(database_url, redis_url, WTF_CSRF_ENABLED=True, TESTING=False)
+    port = free_port()
+    server = make_server("127.0.0.1", port, live_app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{port}"
+    server.shutdown()
+    thread.join(5)
+
+
+@pytest.fixture()
+def page():
+    assert Path(CHROMIUM).exists(), (
+        f"{CHROMIUM} is missing: the test command installs Debian's chromium "
+        "(apt-get install -y --no-install-recommends chromium)")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+        context = browser.new_context(viewport={"width": 1280, "height": 860}, locale="en-AU")
+        page = context.new_page()
+        errors = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        yield page
+        context.close()
+        browser.close()
+        assert errors == [], errors  # no JavaScript errors on any page
+
+
+def settled(page):
+    """htmx wires new content up when it settles (20 ms after the swap); a person is never
+    that fast, Playwright is."""
+    page.wait_for_function("!document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')")
+
+
+def shot(page, name):
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / name), full_page=False)
+
+
+def test_sign_up_inline_customer_order_lines_totals_invoice(live_server, page):
+    base = live_server
+    page.goto(f"{base}/signup")
+    page.fill("#organisation", "Harbour Sheet Metal")
+    page.fill("#name", "Tom Nguyen")
+    page.fill("#email", "tom@harbour.example")
+    page.fill("#password", "panels-and-ducts")
+    page.fill("#confirm", "panels-and-ducts")
+    page.click("button:has-text('Create account')")
+    expect(page.locator("h1")).to_have_text("Harbour Sheet Metal")
+    expect(page.locator(".toast")).to_contain_text("Welcome to Factory")
+
+    page.goto(f"{base}/products/new")
+    page.fill("#sku", "PNL-1200")
+    page.fill("#name", "Zincalume panel 1200 x 600")
+    page.fill("#sale_price", "48.50")
+    page.fill("#purchase_cost", "21.30")
+    page.click("button:has-text('Save product')")
+    expect(page.locator("table")).to_contain_text("PNL-1200")
+
+    # a new order for a customer who has never bought before
+    page.goto(f"{base}/orders/new")
+    page.click("button:has-text('+ New customer')")
+    inline = page.locator("form.inline-form")
+    expect(inline).to_be_visible()
+    inline.locator("button:has-text('Save customer')").click()
+    expect(inline.locator(".error")).to_have_text("This field is required.")  # validated in place
+    inline.locator("#name").fill("Bayside Air Conditioning")
+    inline.locator("#email").fill("office@baysideair.example")
+    inline.locator("#phone").fill("03 9555 0142")
+    shot(page, "inline-customer-form.png")
+    inline.locator("button:has-text('Save customer')").click()
+    expect(page.locator("form.inline-form")).to_have_count(0)
+    expect(page.locator("#customer_id option:checked")).to_have_text("Bayside Air Conditioning")
+    assert page.url.endswith("/orders/new")  # no page reload happened
+    page.fill("#reference", "Rooftop unit housings")
+    page.click("button:has-text('Create order')")
+    expect(page.locator("h1")).to_contain_text("Order SO-0001")
+
+    # two lines; the totals follow every change
+    total = page.locator("[data-total=total]")
+    expect(total).to_have_text("$0.00")
+    page.click("button:has-text('+ Add line')")
+    expect(page.locator("#lines tr[id^=line-]")).to_have_count(1)
+    settled(page)
+    page.locator("#lines tr[id^=line-]").nth(0).locator("select[name=product_id]").select_option(label="PNL-1200 — Zincalume panel 1200 x 600")
+    expect(total).to_have_text("$53.35")
+    settled(page)
+    first = page.locator("#lines tr[id^=line-]").nth(0)
+    first.locator("input[name=quantity]").fill("12")
+    first.locator("input[name=quantity]").press("Tab")
+    expect(total).to_have_text("$640.20")
+    page.click("button:has-text('+ Add line')")
+    expect(page.locator("#lines tr[id^=line-]")).to_have_count(2)
+    settled(page)
+    second = page.locator("#lines tr[id^=line-]").nth(1)
+    # typed straight through, as a person would: each Tab saves, nothing typed is lost
+    second.locator("input[name=description]").fill("Powder coat, charcoal")
+    page.keyboard.press("Tab")
+    page.keyboard.type("12")
+    page.keyboard.press("Tab")
+    page.keyboard.type("8.25")
+    page.keyboard.press("Tab")
+    expect(page.locator("[data-total=subtotal]")).to_have_text("$681.00")
+    expect(page.locator("[data-total=tax]")).to_have_text("$68.10")
+    expect(total).to_have_text("$749.10")
+
+    # a bad quantity is refused in place; the totals stay
+    second.locator("input[name=quantity]").fill("-3")
+    second.locator("input[name=quantity]").press("Tab")
+    expect(page.locator("#lines .error:not(:empty)")).to_have_text("Must be more than 0.")
+    expect(second.locator("input[name=quantity]")).to_have_value("-3")  # kept as typed
+    expect(total).to_have_text("$749.10")
+    second.locator("input[name=quantity]").fill("12")
+    second.locator("input[name=quantity]").press("Tab")
+    expect(page.locator("#lines .error:not(:empty)")).to_have_count(0)
+    page.fill("#delivery_notes", "Crane access from the lane.")
+    shot(page, "order-edit.png")
+
+    page.click("button:has-text('Confirm order')")
+    expect(page.locator("h1")).to_contain_text("Confirmed")
+    page.click("button:has-text('Create invoice')")
+    expect(page.locator("h1")).to_have_text("Invoice INV-0001")
+    expect(page.locator(".totals .grand").last).to_have_text("$749.10")
+    expect(page.locator("table.lines")).to_contain_text("Powder coat, charcoal")
+
+    page.goto(f"{base}/settings")
+    expect(page.locator("#name")).to_have_value("Harbour Sheet Metal")
+    shot(page, "settings.png")
+    for name in ("order-edit.png", "inline-customer-form.png", "settings.png"):
+        assert (SHOTS / name).stat().st_size > 10_000
+
+
+def test_expired_session_sends_the_browser_to_login(live_server, page):
+    base = live_server
+    page.goto(f"{base}/signup")
+    page.fill("#organisation", "Ridgeline")
+    page.fill("#name", "Maria")
+    page.fill("#email", "maria@ridgeline.example")
+    page.fill("#password", "long-enough-1")
+    page.fill("#confirm", "long-enough-1")
+    page.click("button:has-text('Create account')")
+    page.goto(f"{base}/customers")
+    page.context.clear_cookies()
+    page.fill("input[name=q]", "anything")
+    page.wait_for_url(re.compile(r".*/login\?next=.*"))
+    expect(page.locator("h2")).to_have_text("Log in")
