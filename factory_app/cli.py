@@ -101,6 +101,10 @@ def cmd_serve(args) -> int:
         env["REDIS_URL"] = os.environ["REDIS_URL"] = embedded.url
         print(f"factory-app: embedded Redis on {embedded.url}")
     supervisor = Supervisor()
+    gunicorn_extra = []
+    from gunicorn.config import KNOWN_SETTINGS
+    if any(s.name == "control_socket_disable" for s in KNOWN_SETTINGS):
+        gunicorn_extra.append("--no-control-socket")  # a socket in ~/.gunicorn is not wanted locally
     try:
         app = _app()  # also writes the secret key, so every process shares it
         upgrade_database(app)
@@ -108,7 +112,7 @@ def cmd_serve(args) -> int:
         supervisor.start("web", [
             sys.executable, "-m", "gunicorn", "--bind", f"{args.host}:{args.port}",
             "--workers", str(args.workers), "--threads", "4", "--access-logfile", "-",
-            "--graceful-timeout", "5", "factory_app:create_app()",
+            "--graceful-timeout", "5", *gunicorn_extra, "factory_app:create_app()",
         ], env)
         print(f"factory-app: Factory is at http://{args.host}:{args.port}/  (Ctrl-C stops everything)")
         with app.app_context():
