@@ -92,8 +92,10 @@ def test_sign_up_inline_customer_order_lines_totals_invoice(live_server, page):
     page.click("button:has-text('+ New customer')")
     inline = page.locator("form.inline-form")
     expect(inline).to_be_visible()
+    settled(page)
     inline.locator("button:has-text('Save customer')").click()
     expect(inline.locator(".error")).to_have_text("This field is required.")  # validated in place
+    settled(page)  # htmx moves focus to the autofocus field when the swap settles
     inline.locator("#name").fill("Bayside Air Conditioning")
     inline.locator("#email").fill("office@baysideair.example")
     inline.locator("#phone").fill("03 9555 0142")
