@@ -54,4 +54,14 @@ def from_environment(folder: Path) -> dict:
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "WTF_CSRF_TIME_LIMIT": None,
         "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
+        # Accounting packages. Empty client ids leave a package "not set up".
+        "FACTORY_TOKEN_KEY": os.environ.get("FACTORY_TOKEN_KEY", ""),
+        "XERO_CLIENT_ID": os.environ.get("XERO_CLIENT_ID", ""),
+        "XERO_CLIENT_SECRET": os.environ.get("XERO_CLIENT_SECRET", ""),
+        "XERO_IDENTITY_URL": os.environ.get("XERO_IDENTITY_URL", "https://identity.xero.com"),
+        "XERO_API_URL": os.environ.get("XERO_API_URL", "https://api.xero.com"),
+        "XERO_REDIRECT_URI": os.environ.get("XERO_REDIRECT_URI", ""),
+        "XERO_SCOPES": os.environ.get("XERO_SCOPES", ""),
+        # Set by `factory-app serve` when it runs the local Xero sandbox (demo only).
+        "SANDBOX_URL": os.environ.get("FACTORY_SANDBOX_URL", ""),
     }

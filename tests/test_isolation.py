@@ -5,7 +5,9 @@ import pytest
 from sqlalchemy import select
 
 from factory_app.extensions import db
-from factory_app.models import Customer, Invoice, Product, PurchaseOrder, SalesOrder, Supplier
+from factory_app.models import (
+    Customer, Invoice, PendingAuthorisation, Product, PurchaseOrder, SalesOrder, Supplier,
+)
 
 from . import factories
 from .conftest import HTMX
@@ -21,7 +23,12 @@ def victim(app, tenant):
         order = factories.order(tenant.org_id, customer.id, lines=[(product.id, "2", "10", "0", "10")],
                                 status="invoiced")
         purchase = factories.purchase(tenant.org_id, supplier.id, lines=[(product.id, "3", "5", "10")])
+        pending = PendingAuthorisation(organisation_id=tenant.org_id, user_id=tenant.admin_id, provider="xero",
+                                       state="victim-state", choices_json='[{"remote_id": "t1", "name": "Org"}]')
+        db.session.add(pending)
+        db.session.commit()
         return {
+            "pending_id": pending.id,
             "customers": customer.id, "suppliers": supplier.id, "product_id": product.id,
             "sales": order.id, "sales_line": order.lines[0].id, "invoice_id": order.invoice.id,
             "purchases": purchase.id, "purchases_line": purchase.lines[0].id,
@@ -31,7 +38,7 @@ def victim(app, tenant):
 
 def urls_with_ids(app, ids):
     for rule in app.url_map.iter_rules():
-        args = {a for a in rule.arguments if a != "plural"}
+        args = {a for a in rule.arguments if a not in ("plural", "provider_key")}
         if not args or rule.endpoint == "static":
             continue
         blueprint = rule.endpoint.split(".")[0]
@@ -41,6 +48,8 @@ def urls_with_ids(app, ids):
             for arg in rule.arguments:
                 if arg == "plural":
                     values[arg] = plural
+                elif arg == "provider_key":
+                    values[arg] = "xero"
                 elif arg == "party_id":
                     values[arg] = ids[plural]
                 elif arg == "doc_id":

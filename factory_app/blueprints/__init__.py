@@ -2,7 +2,7 @@ from flask import Flask
 
 
 def register_blueprints(app: Flask) -> None:
-    from . import auth, dashboard, parties, products, purchases, sales, settings
+    from . import auth, dashboard, integrations, parties, products, purchases, sales, settings
 
-    for module in (auth, dashboard, parties, products, sales, purchases, settings):
+    for module in (auth, dashboard, parties, products, sales, purchases, settings, integrations):
         app.register_blueprint(module.bp)

@@ -1,3 +1,6 @@
+from .accounting import (
+    ACTIVE, DISCONNECTED, NEEDS_RECONNECT, AccountingConnection, ExternalLink, PendingAuthorisation,
+)
 from .documents import (
     ORDER_STATUSES, PURCHASE_STATUSES, Invoice, InvoiceLine, PurchaseOrder,
     PurchaseOrderLine, SalesOrder, SalesOrderLine,
@@ -7,6 +10,8 @@ from .parties import ADDRESS_KINDS, Address, ContactPerson, Customer, Party, Sup
 from .products import Product
 
 __all__ = [
+    "ACTIVE", "DISCONNECTED", "NEEDS_RECONNECT", "AccountingConnection", "ExternalLink",
+    "PendingAuthorisation",
     "ADDRESS_KINDS", "ORDER_STATUSES", "PURCHASE_STATUSES", "ROLES", "ROLE_ADMIN", "ROLE_STAFF",
     "Address", "ContactPerson", "Customer", "Invoice", "InvoiceLine", "Organisation", "Party",
     "Product", "PurchaseOrder", "PurchaseOrderLine", "SalesOrder", "SalesOrderLine", "Supplier",

@@ -1,0 +1,255 @@
+"""The package-neutral interface between Factory and an accounting package.
+
+Everything that crosses it is a plain dataclass; money is Decimal. Adapters (one per
+package: xero.py now) turn these into the package's own API calls, and classify every
+failure into one of three errors, so nothing outside an adapter parses an HTTP response:
+
+- RetriableError: try again later (429 with its Retry-After, 5xx, timeouts, resets).
+- ReconnectNeeded: the package no longer accepts this connection (refresh token
+  rejected, connection removed on the package's side); a person must reconnect.
+- Rejected: the package refused the request itself (validation); `message` is the
+  package's own words, kept for the user.
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+
+# --- errors ---------------------------------------------------------------------------
+
+class ProviderError(Exception):
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class RetriableError(ProviderError):
+    def __init__(self, message: str, retry_after: float | None = None):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class AccessTokenExpired(RetriableError):
+    """The access token was refused (HTTP 401): refresh it and try once more."""
+
+
+class ReconnectNeeded(ProviderError):
+    pass
+
+
+class Rejected(ProviderError):
+    def __init__(self, message: str, details: list[str] | None = None):
+        super().__init__(message)
+        self.details = details or []
+
+
+# --- identity -------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class TokenSet:
+    access_token: str
+    refresh_token: str
+    expires_at: datetime
+    scope: str = ""
+
+
+@dataclass(frozen=True)
+class RemoteOrganisation:
+    """An organisation (Xero: tenant; QuickBooks: company/realm) a login can reach."""
+    remote_id: str
+    name: str
+    connection_id: str | None = None  # the package's id for our app's link to it, if any
+
+
+@dataclass(frozen=True)
+class Authorisation:
+    url: str
+    state: str
+    code_verifier: str | None
+
+
+@dataclass
+class DisconnectResult:
+    """What happened on the package's side; the local connection closes regardless."""
+    connection_removed: bool
+    token_revoked: bool
+    problems: list[str] = field(default_factory=list)
+
+
+# --- accounting data ------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class RemoteAddress:
+    kind: str  # "postal" | "street"
+    line1: str | None = None
+    line2: str | None = None
+    city: str | None = None
+    region: str | None = None
+    postcode: str | None = None
+    country: str | None = None
+
+
+@dataclass(frozen=True)
+class RemotePerson:
+    name: str
+    email: str | None = None
+    phone: str | None = None
+
+
+@dataclass(frozen=True)
+class RemoteContact:
+    remote_id: str
+    name: str
+    email: str | None = None
+    phone: str | None = None
+    website: str | None = None
+    tax_number: str | None = None
+    is_customer: bool = False
+    is_supplier: bool = False
+    archived: bool = False
+    addresses: tuple[RemoteAddress, ...] = ()
+    people: tuple[RemotePerson, ...] = ()
+    updated_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class RemoteItem:
+    remote_id: str
+    code: str
+    name: str | None = None
+    description: str | None = None
+    sale_price: Decimal | None = None
+    purchase_cost: Decimal | None = None
+    updated_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class RemoteAccount:
+    remote_id: str
+    code: str | None
+    name: str
+    kind: str  # the package's account type, e.g. REVENUE, EXPENSE, BANK
+    archived: bool = False
+
+
+@dataclass(frozen=True)
+class RemoteTaxRate:
+    code: str  # the package's tax type/code
+    name: str
+    rate: Decimal
+    archived: bool = False
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a list read. `bookmark` is what to pass as `modified_since` next time
+    once every page has been stored; `next_page` is None on the last page."""
+    items: list
+    next_page: int | None
+    bookmark: datetime | None
+
+
+@dataclass(frozen=True)
+class DocumentLine:
+    description: str
+    quantity: Decimal
+    unit_price: Decimal
+    discount_percent: Decimal
+    tax_code: str | None
+    account_code: str | None
+    item_code: str | None
+    line_amount: Decimal  # net, as Factory computed it
+
+
+@dataclass(frozen=True)
+class DocumentDraft:
+    """A sales invoice or a bill as Factory sends it."""
+    kind: str  # "sales_invoice" | "bill"
+    contact_remote_id: str
+    number: str | None
+    reference: str | None
+    issue_date: object
+    due_date: object
+    currency: str
+    lines: tuple[DocumentLine, ...]
+    approved: bool = False  # draft in the package, or approved/authorised
+
+
+@dataclass(frozen=True)
+class PaymentState:
+    remote_id: str
+    number: str | None
+    status: str  # the package's status, e.g. AUTHORISED, PAID
+    total: Decimal
+    amount_paid: Decimal
+    amount_due: Decimal
+    last_payment_date: object | None = None
+
+    @property
+    def has_payments(self) -> bool:
+        return self.amount_paid > 0
+
+
+# --- the interface --------------------------------------------------------------------
+
+class AccountingProvider(ABC):
+    """One accounting package. Instances are cheap; make one per use."""
+
+    key: str = ""          # "xero"
+    display_name: str = "" # "Xero"
+
+    @abstractmethod
+    def is_configured(self) -> bool: ...
+
+    # identity
+    @abstractmethod
+    def authorisation(self, redirect_uri: str) -> Authorisation: ...
+
+    @abstractmethod
+    def exchange_code(self, code: str, redirect_uri: str, code_verifier: str | None) -> TokenSet: ...
+
+    @abstractmethod
+    def refresh(self, refresh_token: str) -> TokenSet: ...
+
+    @abstractmethod
+    def organisations(self, access_token: str) -> list[RemoteOrganisation]: ...
+
+    @abstractmethod
+    def disconnect(self, access_token: str | None, refresh_token: str | None,
+                   organisation: RemoteOrganisation) -> DisconnectResult: ...
+
+    # reads, page by page, modified since a bookmark
+    @abstractmethod
+    def contacts(self, session: "ApiSession", page: int = 1,
+                 modified_since: datetime | None = None) -> Page: ...
+
+    @abstractmethod
+    def items(self, session: "ApiSession", modified_since: datetime | None = None) -> Page: ...
+
+    @abstractmethod
+    def accounts(self, session: "ApiSession") -> Page: ...
+
+    @abstractmethod
+    def tax_rates(self, session: "ApiSession") -> Page: ...
+
+    # writes
+    @abstractmethod
+    def save_contact(self, session: "ApiSession", contact: RemoteContact | None, *, name: str,
+                     email: str | None = None, idempotency_key: str | None = None) -> RemoteContact: ...
+
+    @abstractmethod
+    def save_document(self, session: "ApiSession", draft: DocumentDraft, remote_id: str | None,
+                      idempotency_key: str) -> PaymentState: ...
+
+    @abstractmethod
+    def payment_state(self, session: "ApiSession", remote_id: str) -> PaymentState: ...
+
+
+@dataclass
+class ApiSession:
+    """What an API call needs: a fresh access token and the remote organisation's id."""
+    access_token: str
+    remote_org_id: str

@@ -1,0 +1,323 @@
+"""Connecting, disconnecting and using a connection to an accounting package.
+
+Service functions: they flush and leave the commit to the caller, with one deliberate
+exception: rotated tokens. A refresh spends the old refresh token, so the new pair is
+committed at once, in a transaction of its own, under a lock (Redis, plus a row lock
+where the database has them), so two workers never spend the same refresh token.
+Callers get their ApiSession before writing anything in the same transaction.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Callable, TypeVar
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from ..extensions import db
+from ..jobs import redis_connection
+from ..models import (
+    ACTIVE, DISCONNECTED, NEEDS_RECONNECT, AccountingConnection, ExternalLink, PendingAuthorisation,
+)
+from ..models.types import utcnow
+from . import provider as get_provider
+from .base import (
+    AccessTokenExpired, ApiSession, DisconnectResult, ProviderError, ReconnectNeeded, Rejected,
+    RemoteOrganisation, RetriableError, TokenSet,
+)
+from .crypto import decrypt, encrypt
+
+REFRESH_MARGIN = timedelta(minutes=2)
+PENDING_LIFETIME = timedelta(minutes=15)
+T = TypeVar("T")
+
+
+class ConnectError(Exception):
+    """A connect attempt that ended without a connection; `message` is for the user."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass
+class ConnectOutcome:
+    connection: AccountingConnection | None = None
+    pending: PendingAuthorisation | None = None  # set when the user must pick an organisation
+
+    @property
+    def choices(self) -> list[RemoteOrganisation]:
+        if self.pending is None:
+            return []
+        return [RemoteOrganisation(**c) for c in json.loads(self.pending.choices_json or "[]")]
+
+
+# --- reading ----------------------------------------------------------------------------
+
+def current_connection(organisation_id: int) -> AccountingConnection | None:
+    return db.session.scalar(
+        select(AccountingConnection)
+        .where(AccountingConnection.organisation_id == organisation_id,
+               AccountingConnection.status != DISCONNECTED)
+        .order_by(AccountingConnection.id.desc()))
+
+
+def links_for(connection: AccountingConnection, local_type: str):
+    """SELECT of the links that belong to this connection's remote organisation."""
+    return select(ExternalLink).where(
+        ExternalLink.organisation_id == connection.organisation_id,
+        ExternalLink.provider == connection.provider,
+        ExternalLink.remote_org_id == connection.remote_org_id,
+        ExternalLink.local_type == local_type)
+
+
+# --- connecting -------------------------------------------------------------------------
+
+def start_connect(organisation_id: int, user_id: int, provider_key: str, redirect_uri: str) -> str:
+    """The package's authorise URL; state and PKCE verifier are kept here, not in the browser."""
+    adapter = get_provider(provider_key)
+    if not adapter.is_configured():
+        raise ConnectError(f"{adapter.display_name} is not set up on this Factory server yet.")
+    db.session.execute(delete(PendingAuthorisation).where(
+        PendingAuthorisation.created_at < utcnow() - PENDING_LIFETIME))
+    try:
+        auth = adapter.authorisation(redirect_uri)
+    except ProviderError as exc:
+        raise ConnectError(f"{adapter.display_name} could not be reached: {exc.message}") from exc
+    db.session.add(PendingAuthorisation(organisation_id=organisation_id, user_id=user_id,
+                                        provider=provider_key, state=auth.state,
+                                        code_verifier_enc=encrypt(auth.code_verifier)))
+    db.session.flush()
+    return auth.url
+
+
+def _pending(organisation_id: int, user_id: int, state: str | None) -> PendingAuthorisation:
+    pending = db.session.scalar(select(PendingAuthorisation).where(
+        PendingAuthorisation.state == (state or ""))) if state else None
+    if (pending is None or pending.organisation_id != organisation_id or pending.user_id != user_id
+            or pending.created_at < utcnow() - PENDING_LIFETIME):
+        raise ConnectError("This sign-in did not start here or has expired. Press Connect to try again.")
+    return pending
+
+
+def finish_connect(organisation_id: int, user_id: int, provider_key: str, *, state: str | None,
+                   code: str | None, error: str | None, redirect_uri: str) -> ConnectOutcome:
+    """The OAuth callback: check state, exchange the code, find the organisations."""
+    adapter = get_provider(provider_key)
+    pending = _pending(organisation_id, user_id, state)
+    if pending.provider != provider_key or pending.code_verifier_enc is None:
+        raise ConnectError("This sign-in was already used. Press Connect to try again.")
+    verifier = decrypt(pending.code_verifier_enc)
+    pending.code_verifier_enc = None  # single use, whatever happens next
+    if error:
+        db.session.delete(pending)
+        if error == "access_denied":
+            raise ConnectError(f"You cancelled at {adapter.display_name}; nothing was connected.")
+        raise ConnectError(f"{adapter.display_name} did not connect: {error}.")
+    if not code:
+        db.session.delete(pending)
+        raise ConnectError(f"{adapter.display_name} sent no authorisation code. Press Connect to try again.")
+    try:
+        tokens = adapter.exchange_code(code, redirect_uri, verifier)
+    except ReconnectNeeded as exc:
+        db.session.delete(pending)
+        raise ConnectError(f"{adapter.display_name} refused this sign-in (it may have been used already). "
+                           "Press Connect to try again.") from exc
+    except ProviderError as exc:
+        db.session.delete(pending)
+        raise ConnectError(exc.message) from exc
+    try:
+        choices = adapter.organisations(tokens.access_token)
+    except ProviderError as exc:
+        db.session.delete(pending)
+        raise ConnectError(f"{adapter.display_name} did not list your organisations: {exc.message}") from exc
+    if not choices:
+        db.session.delete(pending)
+        _revoke_quietly(adapter, tokens)
+        raise ConnectError(f"Your {adapter.display_name} login has no organisation that Factory may use. "
+                           "Choose an organisation on the consent page.")
+    if len(choices) == 1:
+        db.session.delete(pending)
+        return ConnectOutcome(connection=_open_connection(organisation_id, user_id, provider_key, tokens, choices[0]))
+    pending.access_token_enc = encrypt(tokens.access_token)
+    pending.refresh_token_enc = encrypt(tokens.refresh_token)
+    pending.access_expires_at = tokens.expires_at
+    pending.scopes = tokens.scope
+    pending.choices_json = json.dumps([c.__dict__ for c in choices])
+    db.session.flush()
+    return ConnectOutcome(pending=pending)
+
+
+def pending_choice(organisation_id: int, user_id: int, pending_id: int) -> ConnectOutcome:
+    pending = db.session.get(PendingAuthorisation, pending_id)
+    if (pending is None or pending.organisation_id != organisation_id or pending.user_id != user_id
+            or not pending.choices_json or pending.created_at < utcnow() - PENDING_LIFETIME):
+        raise ConnectError("That choice has expired. Press Connect to try again.")
+    return ConnectOutcome(pending=pending)
+
+
+def choose_organisation(organisation_id: int, user_id: int, pending_id: int, remote_org_id: str) -> AccountingConnection:
+    outcome = pending_choice(organisation_id, user_id, pending_id)
+    chosen = next((c for c in outcome.choices if c.remote_id == remote_org_id), None)
+    if chosen is None:
+        raise ConnectError("Choose one of the organisations listed.")
+    pending = outcome.pending
+    tokens = TokenSet(access_token=decrypt(pending.access_token_enc), refresh_token=decrypt(pending.refresh_token_enc),
+                      expires_at=pending.access_expires_at, scope=pending.scopes or "")
+    db.session.delete(pending)
+    return _open_connection(organisation_id, user_id, pending.provider, tokens, chosen)
+
+
+def _open_connection(organisation_id, user_id, provider_key, tokens: TokenSet,
+                     remote: RemoteOrganisation) -> AccountingConnection:
+    for old in db.session.scalars(select(AccountingConnection).where(
+            AccountingConnection.organisation_id == organisation_id,
+            AccountingConnection.status != DISCONNECTED)):
+        _close(old)  # a reconnect replaces the connection that needed it
+    connection = AccountingConnection(
+        organisation_id=organisation_id, provider=provider_key, status=ACTIVE,
+        remote_org_id=remote.remote_id, remote_org_name=remote.name, remote_connection_id=remote.connection_id,
+        access_token_enc=encrypt(tokens.access_token), refresh_token_enc=encrypt(tokens.refresh_token),
+        access_expires_at=tokens.expires_at, scopes=tokens.scope, connected_by_id=user_id)
+    db.session.add(connection)
+    db.session.flush()
+    return connection
+
+
+def _close(connection: AccountingConnection) -> None:
+    connection.status = DISCONNECTED
+    connection.disconnected_at = utcnow()
+    connection.access_token_enc = connection.refresh_token_enc = None
+    connection.access_expires_at = None
+
+
+def _revoke_quietly(adapter, tokens: TokenSet) -> None:
+    try:
+        adapter.disconnect(None, tokens.refresh_token, RemoteOrganisation(remote_id="", name=""))
+    except ProviderError:
+        pass
+
+
+# --- disconnecting ----------------------------------------------------------------------
+
+def disconnect(connection: AccountingConnection) -> DisconnectResult:
+    """Remove Factory from the package's connected apps and revoke its access; the local
+    connection closes even when the package can't be reached. Links are kept."""
+    adapter = get_provider(connection.provider)
+    access = refresh = None
+    try:
+        access = api_session(connection).access_token
+    except ProviderError:
+        pass  # try revoking with what we have
+    refresh = decrypt(_fresh_row_token(connection.id))
+    remote = RemoteOrganisation(remote_id=connection.remote_org_id, name=connection.remote_org_name,
+                                connection_id=connection.remote_connection_id)
+    if connection.remote_connection_id is None and access:
+        try:
+            match = next((o for o in adapter.organisations(access) if o.remote_id == connection.remote_org_id), None)
+            remote = match or remote
+        except ProviderError:
+            pass
+    result = adapter.disconnect(access, refresh, remote)
+    db.session.refresh(connection)
+    _close(connection)
+    connection.problem = "; ".join(result.problems) or None
+    db.session.flush()
+    return result
+
+
+# --- using a connection -----------------------------------------------------------------
+
+def _fresh_row_token(connection_id: int) -> str | None:
+    with Session(db.engine) as session:
+        row = session.get(AccountingConnection, connection_id)
+        return row.refresh_token_enc if row else None
+
+
+def _mark(connection_id: int, status: str, problem: str | None) -> None:
+    with Session(db.engine) as session, session.begin():
+        row = session.get(AccountingConnection, connection_id, with_for_update=True)
+        if row is not None and row.status != DISCONNECTED:
+            row.status = status
+            row.problem = problem
+
+
+def api_session(connection: AccountingConnection, force_refresh: bool = False) -> ApiSession:
+    """A usable access token for this connection, refreshed ahead of expiry."""
+    if connection.status == DISCONNECTED:
+        raise ReconnectNeeded("The accounting package is disconnected.")
+    if connection.status == NEEDS_RECONNECT:
+        raise ReconnectNeeded(connection.problem or "The connection needs reconnecting.")
+    if not force_refresh and connection.access_expires_at and \
+            connection.access_expires_at - REFRESH_MARGIN > datetime.now(timezone.utc):
+        token = decrypt(connection.access_token_enc)
+        if token:
+            return ApiSession(access_token=token, remote_org_id=connection.remote_org_id)
+    stale_token = connection.access_token_enc if force_refresh else None
+    _refresh_under_lock(connection.id, stale_token)
+    db.session.refresh(connection)
+    if connection.status != ACTIVE:
+        raise ReconnectNeeded(connection.problem or "The connection needs reconnecting.")
+    return ApiSession(access_token=decrypt(connection.access_token_enc), remote_org_id=connection.remote_org_id)
+
+
+def _refresh_under_lock(connection_id: int, stale_access_token: str | None) -> None:
+    lock = redis_connection().lock(f"factory:token-refresh:{connection_id}", timeout=60, blocking_timeout=60)
+    if not lock.acquire():
+        raise RetriableError("Another refresh of this connection is taking too long.")
+    try:
+        with Session(db.engine) as session, session.begin():
+            row = session.get(AccountingConnection, connection_id, with_for_update=True)
+            if row is None or row.status != ACTIVE:
+                return
+            still_fresh = (row.access_expires_at and row.access_expires_at - REFRESH_MARGIN > datetime.now(timezone.utc)
+                           and row.access_token_enc != stale_access_token)
+            if still_fresh:
+                return  # somebody refreshed while we waited for the lock
+            adapter = get_provider(row.provider)
+            refresh_token = decrypt(row.refresh_token_enc)
+            if not refresh_token:
+                row.status, row.problem = NEEDS_RECONNECT, "Factory no longer holds a valid authorisation."
+                return
+            try:
+                tokens = adapter.refresh(refresh_token)
+            except ReconnectNeeded as exc:
+                row.status, row.problem = NEEDS_RECONNECT, exc.message
+                return
+            row.access_token_enc = encrypt(tokens.access_token)
+            row.refresh_token_enc = encrypt(tokens.refresh_token)
+            row.access_expires_at = tokens.expires_at
+            row.scopes = tokens.scope or row.scopes
+            row.problem = None
+    finally:
+        try:
+            lock.release()
+        except Exception:  # the lock expired meanwhile: nothing to release
+            pass
+
+
+def call(connection: AccountingConnection, fn: Callable[[ApiSession], T]) -> T:
+    """Run one API call with a fresh token: a refused access token is refreshed once and
+    the call tried again; a connection the package no longer accepts is marked for
+    reconnecting (committed at once) and the error passed on."""
+    try:
+        try:
+            return fn(api_session(connection))
+        except AccessTokenExpired:
+            return fn(api_session(connection, force_refresh=True))
+    except AccessTokenExpired as exc:
+        _mark(connection.id, NEEDS_RECONNECT, exc.message)
+        db.session.refresh(connection)
+        raise ReconnectNeeded(exc.message) from exc
+    except ReconnectNeeded as exc:
+        if connection.status == ACTIVE:
+            _mark(connection.id, NEEDS_RECONNECT, exc.message)
+            db.session.refresh(connection)
+        raise
+
+
+__all__ = ["ConnectError", "ConnectOutcome", "Rejected", "RetriableError", "ReconnectNeeded", "api_session",
+           "call", "choose_organisation", "current_connection", "disconnect", "finish_connect",
+           "links_for", "pending_choice", "start_connect"]
