@@ -89,6 +89,44 @@ class Supervisor:
         return 0
 
 
+def _wait_for_http(url: str, timeout: float = 30.0) -> bool:
+    import urllib.request
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=1):
+                return True
+        except OSError:
+            time.sleep(0.2)
+    return False
+
+
+def _start_sandbox(supervisor: "Supervisor", env: dict, folder, host: str, port: int) -> str:
+    """The local Xero sandbox for the demo, with Factory's adapter pointed at it."""
+    import secrets
+
+    from .localredis import free_port
+    secret_file = folder / "sandbox_client_secret"
+    if not secret_file.exists():
+        secret_file.write_text(secrets.token_urlsafe(32))
+    sandbox_port = free_port()
+    url = f"http://127.0.0.1:{sandbox_port}"
+    client_id, client_secret = "factory-demo", secret_file.read_text().strip()
+    supervisor.start("sandbox", [
+        sys.executable, "-m", "sandbox", "--host", "127.0.0.1", "--port", str(sandbox_port),
+        "--data", str(folder / "sandbox.db"), "--client-id", client_id, "--client-secret", client_secret,
+    ], env)
+    if not _wait_for_http(f"{url}/.well-known/openid-configuration"):
+        raise SystemExit("factory-app: the Xero sandbox did not start.")
+    env.update({"XERO_CLIENT_ID": client_id, "XERO_CLIENT_SECRET": client_secret,
+                "XERO_IDENTITY_URL": url, "XERO_API_URL": url, "FACTORY_SANDBOX_URL": url,
+                "XERO_REDIRECT_URI": f"http://{host}:{port}/settings/integrations/xero/callback"})
+    os.environ.update({k: env[k] for k in ("XERO_CLIENT_ID", "XERO_CLIENT_SECRET", "XERO_IDENTITY_URL",
+                                            "XERO_API_URL", "FACTORY_SANDBOX_URL", "XERO_REDIRECT_URI")})
+    print(f"factory-app: Xero sandbox on {url}/ (its ledger page plays the bookkeeper)")
+    return url
+
+
 def cmd_serve(args) -> int:
     from .config import instance_path
     from .localredis import EmbeddedRedis
@@ -106,6 +144,9 @@ def cmd_serve(args) -> int:
     if any(s.name == "control_socket_disable" for s in KNOWN_SETTINGS):
         gunicorn_extra.append("--no-control-socket")  # a socket in ~/.gunicorn is not wanted locally
     try:
+        if args.sandbox and not env.get("XERO_CLIENT_ID"):
+            folder.mkdir(parents=True, exist_ok=True)
+            _start_sandbox(supervisor, env, folder, args.host, args.port)
         app = _app()  # also writes the secret key, so every process shares it
         upgrade_database(app)
         supervisor.start("worker", [sys.executable, "-m", "factory_app", "worker"], env)
@@ -135,6 +176,8 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=5000)
     serve.add_argument("--workers", type=int, default=2)
+    serve.add_argument("--no-sandbox", dest="sandbox", action="store_false",
+                       help="don't start the local Xero sandbox (it never starts when XERO_CLIENT_ID is set)")
     serve.set_defaults(func=cmd_serve)
     sub.add_parser("seed-demo", help="migrate and create the demo organisation").set_defaults(func=cmd_seed_demo)
     sub.add_parser("worker", help="run one RQ worker with the scheduler").set_defaults(func=cmd_worker)

@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 from flask import Flask, current_app
 from redis import Redis
-from rq import Queue
+from rq import Queue, Retry
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
@@ -45,13 +45,13 @@ def queue(name: str = "default", app: Flask | None = None) -> Queue:
 
 
 def enqueue_after_commit(func: Callable[..., Any] | str, *args, job_id: str | None = None,
-                         queue_name: str = "default", **kwargs) -> None:
+                         queue_name: str = "default", retry: Retry | None = None, **kwargs) -> None:
     """Enqueue `func(*args, **kwargs)` once the current transaction has committed."""
     session = db.session()
     if not session.in_transaction():
         session.begin()  # so that a rollback before any query still drops the job
     pending = session.info.setdefault(_PENDING_KEY, [])
-    pending.append((queue_name, func, args, kwargs, job_id))
+    pending.append((queue_name, func, args, kwargs, job_id, retry))
 
 
 @event.listens_for(Session, "after_commit")
@@ -59,8 +59,8 @@ def _enqueue_pending(session: Session) -> None:
     pending = session.info.pop(_PENDING_KEY, None)
     if not pending:
         return
-    for queue_name, func, args, kwargs, job_id in pending:
-        queue(queue_name).enqueue(func, args=args, kwargs=kwargs, job_id=job_id)
+    for queue_name, func, args, kwargs, job_id, retry in pending:
+        queue(queue_name).enqueue(func, args=args, kwargs=kwargs, job_id=job_id, retry=retry)
 
 
 @event.listens_for(Session, "after_soft_rollback")

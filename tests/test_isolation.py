@@ -6,7 +6,8 @@ from sqlalchemy import select
 
 from factory_app.extensions import db
 from factory_app.models import (
-    Customer, Invoice, PendingAuthorisation, Product, PurchaseOrder, SalesOrder, Supplier,
+    Customer, ImportReview, Invoice, PendingAuthorisation, Product, PurchaseOrder, SalesOrder, Supplier,
+    SyncFailure, SyncRun,
 )
 
 from . import factories
@@ -26,9 +27,18 @@ def victim(app, tenant):
         pending = PendingAuthorisation(organisation_id=tenant.org_id, user_id=tenant.admin_id, provider="xero",
                                        state="victim-state", choices_json='[{"remote_id": "t1", "name": "Org"}]')
         db.session.add(pending)
+        run = SyncRun(organisation_id=tenant.org_id, kind="create_contact", status="failed")
+        db.session.add(run)
+        db.session.flush()
+        failure = SyncFailure(organisation_id=tenant.org_id, run_id=run.id, local_type="customer",
+                              local_id=customer.id, message="Victim failure")
+        review = ImportReview(organisation_id=tenant.org_id, provider="xero", remote_org_id="t1",
+                              local_type="customer", remote_id="r1", remote_name="Victim Remote",
+                              remote_data="{}", candidate_ids=str(customer.id), reason="Same name")
+        db.session.add_all([failure, review])
         db.session.commit()
         return {
-            "pending_id": pending.id,
+            "pending_id": pending.id, "run_id": run.id, "failure_id": failure.id, "review_id": review.id,
             "customers": customer.id, "suppliers": supplier.id, "product_id": product.id,
             "sales": order.id, "sales_line": order.lines[0].id, "invoice_id": order.invoice.id,
             "purchases": purchase.id, "purchases_line": purchase.lines[0].id,

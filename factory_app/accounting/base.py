@@ -150,6 +150,7 @@ class Page:
     items: list
     next_page: int | None
     bookmark: datetime | None
+    page_count: int | None = None
 
 
 @dataclass(frozen=True)

@@ -232,7 +232,8 @@ class XeroProvider(AccountingProvider):
         page_count = pagination.get("pageCount")
         last = (page >= page_count) if page_count is not None else len(rows) < PAGE_SIZE
         bookmark = max((c.updated_at for c in contacts if c.updated_at), default=modified_since)
-        return Page(items=contacts, next_page=None if last else page + 1, bookmark=bookmark)
+        return Page(items=contacts, next_page=None if last else page + 1, bookmark=bookmark,
+                    page_count=page_count)
 
     def items(self, session, modified_since=None) -> Page:
         data = self._api("GET", session, "Items", modified_since=modified_since)

@@ -9,10 +9,13 @@ from ..accounting import provider as get_provider
 from ..accounting import providers
 from ..accounting.connections import ConnectError
 from ..extensions import db, htmx
-from ..models import PendingAuthorisation
-from ..web import admin_required, get_or_404, org_id, redirect_to
+from ..accounting import sync as sync_service
+from ..accounting.base import ProviderError
+from ..models import ImportReview, Party, PendingAuthorisation, RemoteRecord, SyncFailure, SyncRun
+from ..web import admin_required, get_or_404, org_id, org_select, redirect_to, toast_header
 
 bp = Blueprint("integrations", __name__, url_prefix="/settings/integrations")
+LOG_PAGE = 20
 PROVIDER = "<any(xero):provider_key>"
 
 
@@ -29,9 +32,22 @@ def redirect_uri(provider_key: str) -> str:
 
 def page_context():
     connection = conn_service.current_connection(org_id())
-    return {"connection": connection, "providers": providers(),
-            "provider": get_provider(connection.provider) if connection else None,
-            "sandbox_url": current_app.config.get("SANDBOX_URL")}
+    context = {"connection": connection, "providers": providers(),
+               "provider": get_provider(connection.provider) if connection else None,
+               "sandbox_url": current_app.config.get("SANDBOX_URL")}
+    if connection is not None:
+        latest = {}
+        for run in db.session.scalars(org_select(SyncRun).where(SyncRun.kind != "create_contact")
+                                      .order_by(SyncRun.id.desc()).limit(20)):
+            latest.setdefault(run.kind, run)
+        reviews = db.session.scalars(org_select(ImportReview).where(
+            ImportReview.status == "open", ImportReview.remote_org_id == connection.remote_org_id)
+            .order_by(ImportReview.id)).all()
+        ids = {int(i) for r in reviews for i in r.candidate_ids.split(",") if i}
+        candidates = {p.id: p for p in db.session.scalars(org_select(Party).where(Party.id.in_(ids)))} if ids else {}
+        context.update(latest_runs=latest, reviews=reviews, candidates=candidates, **remote_choices(connection),
+                       **log_context())
+    return context
 
 
 @bp.route("")
@@ -122,3 +138,133 @@ def reconnect_banner():
     if connection is None or connection.status != "needs_reconnect":
         return {}
     return {"reconnect_needed": connection, "reconnect_package": get_provider(connection.provider)}
+
+
+# --- imports, "Update accounting data", review list, sync log, mapping ------------------
+
+def _run_or_404(run_id: int) -> SyncRun:
+    return get_or_404(SyncRun, run_id)
+
+
+@bp.route("/runs", methods=["POST"])
+def start_run():
+    kind = request.form.get("kind", "")
+    if kind not in ("import_customers", "import_suppliers", "sync"):
+        abort(400)
+    try:
+        run = sync_service.start_run(org_id(), current_user.id, kind)
+    except ProviderError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+        return redirect_to(url_for("integrations.index"))
+    db.session.commit()  # before the job is enqueued (after_commit)
+    if htmx:
+        return render_template("integrations/_run.html", run=run)
+    return redirect_to(url_for("integrations.index"))
+
+
+@bp.route("/runs/<int:run_id>")
+def show_run(run_id):
+    """The progress component; it polls itself while the run is queued or running."""
+    return render_template("integrations/_run.html", run=_run_or_404(run_id))
+
+
+@bp.route("/reviews/<int:review_id>", methods=["POST"])
+def resolve_review(review_id):
+    review = get_or_404(ImportReview, review_id)
+    try:
+        local_id = int(request.form.get("local_id") or 0) or None
+    except ValueError:
+        local_id = None
+    try:
+        sync_service.resolve_review(review, request.form.get("action", ""), local_id)
+    except ProviderError as exc:
+        db.session.rollback()
+        return exc.message, 422, toast_header("error", exc.message)
+    db.session.commit()
+    return render_template("integrations/_review_row.html", review=review, candidates={})
+
+
+@bp.route("/reviews", methods=["POST"])
+def resolve_all_reviews():
+    action = request.form.get("action", "")
+    if action not in ("create", "skip"):
+        abort(400)
+    for review in db.session.scalars(org_select(ImportReview).where(ImportReview.status == "open")):
+        sync_service.resolve_review(review, action)
+    db.session.commit()
+    flash("Every open review was " + ("created as new records." if action == "create" else "skipped."), "success")
+    return redirect_to(url_for("integrations.index"))
+
+
+@bp.route("/log")
+def log():
+    return render_template("integrations/_log.html", **log_context())
+
+
+def log_context():
+    status = request.args.get("status", "")
+    try:
+        page = max(1, int(request.args.get("page", 1)))
+    except ValueError:
+        page = 1
+    query = org_select(SyncRun)
+    if status in ("queued", "running", "done", "failed"):
+        query = query.where(SyncRun.status == status)
+    runs = db.session.scalars(query.order_by(SyncRun.id.desc()).limit(LOG_PAGE + 1).offset((page - 1) * LOG_PAGE)).all()
+    failures = {}
+    ids = [r.id for r in runs[:LOG_PAGE]]
+    if ids:
+        for failure in db.session.scalars(org_select(SyncFailure).where(SyncFailure.run_id.in_(ids))):
+            failures.setdefault(failure.run_id, []).append(failure)
+    return {"runs": runs[:LOG_PAGE], "has_more": len(runs) > LOG_PAGE, "page": page, "status": status,
+            "failures": failures, "summary": sync_service.summary}
+
+
+@bp.route("/failures/<int:failure_id>/retry", methods=["POST"])
+def retry_failure(failure_id):
+    failure = get_or_404(SyncFailure, failure_id)
+    run = db.session.get(SyncRun, failure.run_id)
+    try:
+        if run.kind == "create_contact" and failure.local_id:
+            party = db.session.get(Party, failure.local_id)
+            if party is None or party.organisation_id != org_id():
+                abort(404)
+            sync_service.request_remote_contact(party, current_user.id)
+        else:
+            sync_service.start_run(org_id(), current_user.id, run.kind if run.kind != "create_contact" else "sync")
+    except ProviderError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+        return redirect_to(url_for("integrations.index"))
+    failure.resolved = True
+    db.session.commit()
+    flash("Trying again.", "success")
+    return redirect_to(url_for("integrations.index"))
+
+
+@bp.route("/mapping", methods=["POST"])
+def mapping():
+    connection = conn_service.current_connection(org_id())
+    if connection is None:
+        abort(404)
+    records = remote_choices(connection)
+    allowed = {"sales_account_code": records["accounts"], "purchase_account_code": records["accounts"],
+               "tax_code_taxable": records["tax_rates"], "tax_code_free": records["tax_rates"]}
+    for field, options in allowed.items():
+        value = request.form.get(field) or None
+        if value is not None and value not in {o.code for o in options}:
+            flash("Choose from the lists (press Update accounting data if they are empty).", "error")
+            return redirect_to(url_for("integrations.index"))
+        setattr(connection, field, value)
+    db.session.commit()
+    flash("Account and tax mapping saved.", "success")
+    return redirect_to(url_for("integrations.index"))
+
+
+def remote_choices(connection):
+    def records(kind):
+        return db.session.scalars(org_select(RemoteRecord).where(
+            RemoteRecord.provider == connection.provider, RemoteRecord.remote_org_id == connection.remote_org_id,
+            RemoteRecord.kind == kind, RemoteRecord.archived.is_(False)).order_by(RemoteRecord.code)).all()
+    return {"accounts": records("account"), "tax_rates": records("tax_rate")}

@@ -39,6 +39,14 @@ class AccountingConnection(db.Model):
     disconnected_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_update_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     problem: Mapped[str | None] = mapped_column(Text)
+    # incremental sync: what changed since these moments is read next time
+    contacts_bookmark: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    items_bookmark: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # mapping, chosen on the Integrations page from the synced lists
+    sales_account_code: Mapped[str | None] = mapped_column(String(50))
+    purchase_account_code: Mapped[str | None] = mapped_column(String(50))
+    tax_code_taxable: Mapped[str | None] = mapped_column(String(50))
+    tax_code_free: Mapped[str | None] = mapped_column(String(50))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
     connected_by = relationship("User")

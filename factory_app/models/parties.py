@@ -32,6 +32,9 @@ class Party(db.Model):
     tax_number: Mapped[str | None] = mapped_column(String(50))
     notes: Mapped[str | None] = mapped_column(Text)
     archived: Mapped[bool] = mapped_column(default=False)
+    # "Also create in the accounting package": None, pending, linked or failed (+ message)
+    remote_state: Mapped[str | None] = mapped_column(String(20))
+    remote_message: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 

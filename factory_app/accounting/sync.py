@@ -1,0 +1,473 @@
+"""Importing contacts, the daily sync, "Update accounting data" and "Also create in the
+accounting package".
+
+A run is a SyncRun row (counts, stage, progress) and one RQ job that takes its id. The
+job builds its own app context, commits after every page it stores, and is safe to run
+twice: a finished run is left alone, an interrupted one goes on from where it stopped.
+Matching never guesses: doubtful cases go to the review list.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+import unicodedata
+from datetime import datetime, timezone
+
+from rq import Retry
+from sqlalchemy import select
+
+from ..extensions import db
+from ..jobs import enqueue_after_commit, job_context, redis_connection
+from ..models import (
+    ACTIVE, AccountingConnection, Address, ContactPerson, Customer, ExternalLink, ImportReview, Party,
+    RemoteRecord, Supplier, SyncFailure, SyncRun,
+)
+from ..models.types import utcnow
+from . import connections as conn_service
+from . import provider as get_provider
+from .base import ProviderError, ReconnectNeeded, Rejected, RemoteContact, RetriableError
+
+KINDS = {"customer": Customer, "supplier": Supplier}
+RUN_KINDS = ("import_customers", "import_suppliers", "sync", "create_contact")
+SUFFIX_WORDS = {"pty", "ltd", "limited", "proprietary", "inc", "incorporated", "llc", "corp", "corporation",
+                "co", "company", "plc", "gmbh", "pl"}
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+# --- names and clean text ---------------------------------------------------------------
+
+def normalise_name(name: str | None) -> str:
+    """Case, accents, punctuation, whitespace and company suffixes ignored."""
+    text = unicodedata.normalize("NFKD", name or "").encode("ascii", "ignore").decode().lower()
+    words = re.sub(r"[^a-z0-9]+", " ", text.replace("&", " and ")).split()
+    while words and words[-1] in SUFFIX_WORDS:
+        words.pop()
+    if words and words[0] == "the":
+        words = words[1:]
+    return " ".join(words)
+
+
+def clean(value: str | None, limit: int) -> str | None:
+    if value is None:
+        return None
+    value = CONTROL.sub("", unicodedata.normalize("NFC", str(value))).strip()
+    return value[:limit] or None
+
+
+def problem_with(contact: RemoteContact) -> str | None:
+    name = clean(contact.name, 10_000)
+    if not name:
+        return "It has no name."
+    if len(name) > 255:
+        return f"Its name is {len(name)} characters long; Factory keeps at most 255."
+    return None
+
+
+# --- runs -------------------------------------------------------------------------------
+
+def start_run(organisation_id: int, user_id: int | None, kind: str, subject_id: int | None = None) -> SyncRun:
+    """Queue a run, or join the one of the same kind that is already queued or running."""
+    if kind not in RUN_KINDS:
+        raise ValueError(kind)
+    connection = conn_service.current_connection(organisation_id)
+    if connection is None:
+        raise ReconnectNeeded("No accounting package is connected.")
+    with redis_connection().lock(f"factory:start-run:{organisation_id}:{kind}:{subject_id}", timeout=10,
+                                 blocking_timeout=10):
+        existing = db.session.scalar(select(SyncRun).where(
+            SyncRun.organisation_id == organisation_id, SyncRun.kind == kind,
+            SyncRun.subject_id.is_(None) if subject_id is None else SyncRun.subject_id == subject_id,
+            SyncRun.status.in_(("queued", "running"))).order_by(SyncRun.id.desc()))
+        if existing is not None:
+            return existing
+        run = SyncRun(organisation_id=organisation_id, connection_id=connection.id, kind=kind,
+                      subject_id=subject_id, requested_by_id=user_id, status="queued", stage="Waiting to start")
+        db.session.add(run)
+        db.session.flush()
+        # committed by the caller before this is enqueued; the job id makes a double enqueue harmless
+        enqueue_after_commit("factory_app.accounting.sync.run_job", run.id, job_id=f"sync-run-{run.id}",
+                             retry=Retry(max=6, interval=[5, 15, 30, 60, 120, 300]))
+        return run
+
+
+def run_job(run_id: int) -> str:
+    """The RQ job: runs (or resumes) one SyncRun."""
+    with job_context():
+        run = db.session.get(SyncRun, run_id)
+        if run is None or run.status in ("done", "failed"):
+            return "nothing to do"
+        connection = db.session.get(AccountingConnection, run.connection_id) if run.connection_id else None
+        if connection is None or connection.status != ACTIVE:
+            return _finish(run, "failed", "The accounting package is not connected.")
+        run.status, run.started_at = "running", run.started_at or utcnow()
+        db.session.commit()
+        try:
+            if run.kind in ("import_customers", "import_suppliers"):
+                _import_contacts(run, connection, run.kind.removeprefix("import_")[:-1])
+            elif run.kind == "sync":
+                _sync(run, connection)
+            elif run.kind == "create_contact":
+                _create_contact(run, connection)
+        except RetriableError as exc:
+            db.session.rollback()
+            run = db.session.get(SyncRun, run_id)
+            run.stage = f"Waiting: {exc.message}"
+            db.session.commit()
+            raise  # RQ retries the job; it goes on from the last stored page
+        except ProviderError as exc:
+            db.session.rollback()
+            return _finish(db.session.get(SyncRun, run_id), "failed", exc.message)
+        return _finish(run, "done", None)
+
+
+def _finish(run: SyncRun, status: str, message: str | None) -> str:
+    run.status, run.finished_at = status, utcnow()
+    run.stage = "Finished" if status == "done" else "Stopped"
+    if message:
+        run.message = message
+    if run.kind == "create_contact" and status == "failed" and run.subject_id:
+        party = db.session.get(Party, run.subject_id)
+        if party is not None:
+            party.remote_state, party.remote_message = "failed", message
+    db.session.commit()
+    return status
+
+
+def summary(run: SyncRun) -> str:
+    parts = [f"{run.created} imported" if run.kind.startswith("import") else f"{run.updated} updated"]
+    if run.kind.startswith("import"):
+        parts += [f"{run.linked} linked to existing", f"{run.review} need review"]
+        if run.updated:
+            parts.append(f"{run.updated} updated")
+    if run.failed:
+        parts.append(f"{run.failed} failed")
+    return ", ".join(parts)
+
+
+# --- import -----------------------------------------------------------------------------
+
+class _Matcher:
+    """Everything a page needs to match, loaded once per run (no per-row queries)."""
+
+    def __init__(self, connection: AccountingConnection, local_type: str):
+        model = KINDS[local_type]
+        self.connection, self.local_type, self.model = connection, local_type, model
+        parties = db.session.scalars(select(model).where(model.organisation_id == connection.organisation_id)).all()
+        self.by_id = {p.id: p for p in parties}
+        self.linked: dict[str, Party] = {}
+        self.linked_ids: set[int] = set()
+        for link in db.session.scalars(conn_service.links_for(connection, local_type)):
+            party = self.by_id.get(link.local_id)
+            if party is not None:
+                self.linked[link.remote_id] = party
+                self.linked_ids.add(party.id)
+        self.by_email: dict[str, list[Party]] = {}
+        self.by_name: dict[str, list[Party]] = {}
+        for party in parties:
+            self._index(party)
+        self.reviews = {r.remote_id: r for r in db.session.scalars(select(ImportReview).where(
+            ImportReview.organisation_id == connection.organisation_id, ImportReview.local_type == local_type,
+            ImportReview.remote_org_id == connection.remote_org_id))}
+
+    def _index(self, party: Party) -> None:
+        if party.email:
+            self.by_email.setdefault(party.email.lower(), []).append(party)
+        self.by_name.setdefault(normalise_name(party.name), []).append(party)
+
+    def unlinked(self, parties: list[Party]) -> list[Party]:
+        return [p for p in parties if p.id not in self.linked_ids and not p.archived]
+
+    def link(self, party: Party, contact: RemoteContact) -> None:
+        db.session.add(ExternalLink(
+            organisation_id=self.connection.organisation_id, provider=self.connection.provider,
+            remote_org_id=self.connection.remote_org_id, local_type=self.local_type, local_id=party.id,
+            remote_id=contact.remote_id, remote_name=clean(contact.name, 255)))
+        self.linked[contact.remote_id] = party
+        self.linked_ids.add(party.id)
+        party.remote_state, party.remote_message = "linked", None
+
+
+def apply_contact(party: Party, contact: RemoteContact, fill_only: bool = False) -> bool:
+    """Copy a remote contact onto a Factory record; returns whether anything changed.
+    fill_only keeps what Factory already has (used when linking an existing record)."""
+    changed = False
+    values = {"name": clean(contact.name, 255), "email": clean(contact.email, 255), "phone": clean(contact.phone, 50),
+              "website": clean(contact.website, 255), "tax_number": clean(contact.tax_number, 50)}
+    for field, value in values.items():
+        current = getattr(party, field)
+        if value is None or current == value or (fill_only and current):
+            continue
+        setattr(party, field, value)
+        changed = True
+    for remote in contact.addresses:
+        address = party.address(remote.kind)
+        if address is not None and fill_only:
+            continue
+        fields = {f: clean(getattr(remote, f), 255 if f.startswith("line") else 100 if f != "postcode" else 20)
+                  for f in Address.FIELDS}
+        if address is None:
+            party.addresses.append(Address(kind=remote.kind, **fields))
+            changed = True
+        elif any(getattr(address, f) != v for f, v in fields.items()):
+            for f, v in fields.items():
+                setattr(address, f, v)
+            changed = True
+    wanted = [(clean(p.name, 255), clean(p.email, 255), clean(p.phone, 50)) for p in contact.people if clean(p.name, 255)]
+    have = [(p.name, p.email, p.phone) for p in party.people]
+    if wanted and wanted != have and not (fill_only and have):
+        party.people[:] = [ContactPerson(name=n, email=e, phone=ph) for n, e, ph in wanted]
+        changed = True
+    return changed
+
+
+def _import_contacts(run: SyncRun, connection: AccountingConnection, local_type: str) -> None:
+    adapter = get_provider(connection.provider)
+    matcher = _Matcher(connection, local_type)
+    label = "customers" if local_type == "customer" else "suppliers"
+    page_number = run.next_page or 1
+    while page_number:
+        run.stage = f"Reading {label}, page {page_number}"
+        page = conn_service.call(connection, lambda s: adapter.contacts(s, page=page_number))
+        _remember_contacts(connection, page.items)
+        for contact in page.items:
+            _import_one(run, matcher, contact, local_type)
+        run.pages_done += 1
+        run.total_pages = page.page_count or run.total_pages
+        run.next_page = page.next_page or 0
+        db.session.commit()  # the page is stored: an interrupted import goes on from the next one
+        page_number = page.next_page
+    run.stage = "Finished"
+
+
+def _import_one(run: SyncRun, matcher: _Matcher, contact: RemoteContact, local_type: str) -> None:
+    run.seen += 1
+    wanted = contact.is_customer if local_type == "customer" else contact.is_supplier
+    if not wanted:
+        return
+    if contact.archived:
+        run.skipped += 1
+        return
+    problem = problem_with(contact)
+    if problem:
+        run.failed += 1
+        db.session.add(SyncFailure(organisation_id=run.organisation_id, run_id=run.id, remote_id=contact.remote_id,
+                                   local_type=local_type, name=clean(contact.name, 255),
+                                   message=f"Skipped: {problem}"))
+        return
+    party = matcher.linked.get(contact.remote_id)
+    if party is not None:
+        if apply_contact(party, contact):
+            run.updated += 1
+        return
+    review = matcher.reviews.get(contact.remote_id)
+    if review is not None and review.status in ("open", "skipped"):
+        return  # already waiting for a person, or skipped by one
+    email = (contact.email or "").strip().lower()
+    by_email = matcher.unlinked(matcher.by_email.get(email, [])) if email else []
+    if len(by_email) == 1:
+        matcher.link(by_email[0], contact)
+        apply_contact(by_email[0], contact, fill_only=True)
+        run.linked += 1
+        return
+    if len(by_email) > 1:
+        _review(run, matcher, contact, by_email, "Several Factory records have this email.")
+        return
+    by_name = matcher.unlinked(matcher.by_name.get(normalise_name(contact.name), []))
+    if len(by_name) == 1:
+        local = by_name[0]
+        if local.email and email and local.email.lower() != email:
+            _review(run, matcher, contact, by_name, "Same name, different email.")
+            return
+        matcher.link(local, contact)
+        apply_contact(local, contact, fill_only=True)
+        run.linked += 1
+        return
+    if len(by_name) > 1:
+        _review(run, matcher, contact, by_name, "Several Factory records have this name.")
+        return
+    party = matcher.model(organisation_id=run.organisation_id)
+    apply_contact(party, contact)
+    db.session.add(party)
+    db.session.flush()
+    matcher.by_id[party.id] = party
+    matcher._index(party)
+    matcher.link(party, contact)
+    run.created += 1
+
+
+def _review(run, matcher: _Matcher, contact: RemoteContact, candidates: list[Party], reason: str) -> None:
+    review = ImportReview(
+        organisation_id=run.organisation_id, run_id=run.id, provider=matcher.connection.provider,
+        remote_org_id=matcher.connection.remote_org_id, local_type=matcher.local_type,
+        remote_id=contact.remote_id, remote_name=clean(contact.name, 255), remote_email=clean(contact.email, 255),
+        remote_data=json.dumps(dataclasses.asdict(contact), default=str),
+        candidate_ids=",".join(str(p.id) for p in candidates), reason=reason)
+    db.session.add(review)
+    matcher.reviews[contact.remote_id] = review
+    run.review += 1
+
+
+def _remember_contacts(connection: AccountingConnection, contacts: list[RemoteContact]) -> None:
+    """Keep the synced list of remote contacts (what the link control searches)."""
+    _upsert_records(connection, "contact", [
+        dict(remote_id=c.remote_id, code=None, name=clean(c.name, 255) or "(no name)", email=clean(c.email, 255),
+             is_customer=c.is_customer, is_supplier=c.is_supplier, archived=c.archived,
+             data=json.dumps(dataclasses.asdict(c), default=str), remote_updated_at=c.updated_at)
+        for c in contacts])
+
+
+def _upsert_records(connection: AccountingConnection, kind: str, rows: list[dict], replace: bool = False) -> None:
+    existing = {r.remote_id: r for r in db.session.scalars(select(RemoteRecord).where(
+        RemoteRecord.organisation_id == connection.organisation_id, RemoteRecord.provider == connection.provider,
+        RemoteRecord.remote_org_id == connection.remote_org_id, RemoteRecord.kind == kind,
+        *(() if replace else (RemoteRecord.remote_id.in_([r["remote_id"] for r in rows]),))))}
+    for row in rows:
+        record = existing.pop(row["remote_id"], None)
+        if record is None:
+            db.session.add(RemoteRecord(organisation_id=connection.organisation_id, provider=connection.provider,
+                                        remote_org_id=connection.remote_org_id, kind=kind, **row))
+            continue
+        for field, value in row.items():
+            if getattr(record, field) != value:
+                setattr(record, field, value)
+    if replace:
+        for gone in existing.values():
+            db.session.delete(gone)
+
+
+# --- reviews ----------------------------------------------------------------------------
+
+def resolve_review(review: ImportReview, action: str, local_id: int | None = None) -> Party | None:
+    """Link to a candidate, create a new record, or skip."""
+    if review.status != "open":
+        return None
+    connection = conn_service.current_connection(review.organisation_id)
+    if action == "skip":
+        review.status, review.resolved_at = "skipped", utcnow()
+        db.session.flush()
+        return None
+    if connection is None or connection.remote_org_id != review.remote_org_id:
+        raise Rejected("Reconnect to the same organisation to resolve this.")
+    data = json.loads(review.remote_data)
+    contact = RemoteContact(**{**data, "addresses": tuple(), "people": tuple(), "updated_at": None})
+    from .base import RemoteAddress, RemotePerson
+    contact = dataclasses.replace(contact, addresses=tuple(RemoteAddress(**a) for a in data.get("addresses") or []),
+                                  people=tuple(RemotePerson(**p) for p in data.get("people") or []))
+    model = KINDS[review.local_type]
+    if action == "link":
+        allowed = {int(i) for i in review.candidate_ids.split(",") if i}
+        party = db.session.get(model, local_id) if local_id in allowed else None
+        if party is None or party.organisation_id != review.organisation_id:
+            raise Rejected("Choose one of the suggested records.")
+        fill_only = True
+        review.status = "linked"
+    elif action == "create":
+        party = model(organisation_id=review.organisation_id)
+        db.session.add(party)
+        fill_only = False
+        review.status = "created"
+    else:
+        raise Rejected("Unknown action.")
+    apply_contact(party, contact, fill_only=fill_only)
+    db.session.flush()
+    db.session.add(ExternalLink(organisation_id=review.organisation_id, provider=review.provider,
+                                remote_org_id=review.remote_org_id, local_type=review.local_type, local_id=party.id,
+                                remote_id=review.remote_id, remote_name=review.remote_name))
+    party.remote_state = "linked"
+    review.resolved_at = utcnow()
+    db.session.flush()
+    return party
+
+
+# --- the sync ---------------------------------------------------------------------------
+
+def _sync(run: SyncRun, connection: AccountingConnection) -> None:
+    adapter = get_provider(connection.provider)
+    matchers = {t: _Matcher(connection, t) for t in KINDS}
+    page_number = 1
+    while page_number:
+        run.stage = f"Contacts changed since the last update, page {page_number}"
+        since = connection.contacts_bookmark
+        page = conn_service.call(connection, lambda s: adapter.contacts(s, page=page_number, modified_since=since))
+        _remember_contacts(connection, page.items)
+        for contact in page.items:
+            run.seen += 1
+            for matcher in matchers.values():
+                party = matcher.linked.get(contact.remote_id)
+                if party is not None and not contact.archived and not problem_with(contact) \
+                        and apply_contact(party, contact):
+                    run.updated += 1
+        run.pages_done += 1
+        run.total_pages = (page.page_count or 1) + 3
+        if page.next_page is None and page.bookmark:
+            connection.contacts_bookmark = page.bookmark  # advances once every page is stored
+        db.session.commit()
+        page_number = page.next_page
+    run.stage = "Items"
+    items = conn_service.call(connection, lambda s: adapter.items(s, modified_since=connection.items_bookmark))
+    _upsert_records(connection, "item", [dict(remote_id=i.remote_id, code=i.code, name=clean(i.name or i.code, 255) or i.code,
+                                              email=None, data=json.dumps(dataclasses.asdict(i), default=str),
+                                              remote_updated_at=i.updated_at) for i in items.items])
+    connection.items_bookmark = items.bookmark or connection.items_bookmark
+    run.pages_done += 1
+    db.session.commit()
+    run.stage = "Accounts"
+    accounts = conn_service.call(connection, adapter.accounts)
+    _upsert_records(connection, "account", [dict(remote_id=a.remote_id, code=a.code, name=clean(a.name, 255) or "",
+                                                 email=None, archived=a.archived, data=a.kind)
+                                            for a in accounts.items], replace=True)
+    run.pages_done += 1
+    db.session.commit()
+    run.stage = "Tax rates"
+    rates = conn_service.call(connection, adapter.tax_rates)
+    _upsert_records(connection, "tax_rate", [dict(remote_id=r.code, code=r.code, name=clean(r.name, 255) or r.code,
+                                                  email=None, archived=r.archived, data=str(r.rate))
+                                             for r in rates.items], replace=True)
+    run.pages_done += 1
+    connection.last_update_at = datetime.now(timezone.utc)
+    db.session.commit()
+
+
+def daily_sync() -> int:
+    """Cron: one sync run per active connection (joined if one is already running)."""
+    with job_context():
+        count = 0
+        for connection in db.session.scalars(select(AccountingConnection).where(AccountingConnection.status == ACTIVE)):
+            start_run(connection.organisation_id, None, "sync")
+            count += 1
+        db.session.commit()
+        return count
+
+
+# --- "Also create in the accounting package" ---------------------------------------------
+
+def request_remote_contact(party: Party, user_id: int | None) -> SyncRun:
+    party.remote_state, party.remote_message = "pending", None
+    return start_run(party.organisation_id, user_id, "create_contact", subject_id=party.id)
+
+
+def _create_contact(run: SyncRun, connection: AccountingConnection) -> None:
+    party = db.session.get(Party, run.subject_id)
+    if party is None:
+        return
+    local_type = party.kind
+    existing = db.session.scalar(conn_service.links_for(connection, local_type).where(ExternalLink.local_id == party.id))
+    if existing is not None:
+        party.remote_state = "linked"
+        return
+    adapter = get_provider(connection.provider)
+    try:
+        contact = conn_service.call(connection, lambda s: adapter.save_contact(
+            s, None, name=party.name, email=party.email, idempotency_key=f"factory-contact-{party.id}"))
+    except Rejected as exc:
+        party.remote_state, party.remote_message = "failed", exc.message
+        run.failed += 1
+        db.session.add(SyncFailure(organisation_id=run.organisation_id, run_id=run.id, local_type=local_type,
+                                   local_id=party.id, name=party.name, message=exc.message))
+        return
+    db.session.add(ExternalLink(organisation_id=party.organisation_id, provider=connection.provider,
+                                remote_org_id=connection.remote_org_id, local_type=local_type, local_id=party.id,
+                                remote_id=contact.remote_id, remote_name=contact.name))
+    party.remote_state, party.remote_message = "linked", None
+    run.created += 1
