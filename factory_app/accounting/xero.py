@@ -48,7 +48,8 @@ def parse_xero_datetime(value: str | None) -> datetime | None:
 
 
 def _http_date(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+    """If-Modified-Since as the spec types it: an RFC 3339 date-time, in UTC."""
+    return moment.astimezone(timezone.utc).isoformat(timespec="seconds")
 
 
 def _money(value) -> Decimal:
@@ -358,8 +359,17 @@ PHONE_ORDER = ("DEFAULT", "MOBILE", "DDI")
 
 
 def _phone_text(phone: dict) -> str:
-    return " ".join(p for p in (phone.get("PhoneCountryCode"), phone.get("PhoneAreaCode"),
-                                phone.get("PhoneNumber")) if p).strip()
+    """Area code and number as people write them locally; the country code only when
+    there is no area code."""
+    number = (phone.get("PhoneNumber") or "").strip()
+    if not number:
+        return ""
+    area, country = (phone.get("PhoneAreaCode") or "").strip(), (phone.get("PhoneCountryCode") or "").strip()
+    if number.startswith(("0", "+", "1")):  # already complete (trunk prefix, international, 13/1300/1800)
+        return number
+    if area:
+        return f"{area} {number}"
+    return f"+{country.lstrip('+')} {number}" if country else number
 
 
 def _contact(row: dict) -> RemoteContact:

@@ -16,6 +16,7 @@ from ..web import admin_required, get_or_404, org_id, org_select, redirect_to, t
 
 bp = Blueprint("integrations", __name__, url_prefix="/settings/integrations")
 LOG_PAGE = 20
+bp.add_app_template_global(sync_service.summary, "sync_summary")
 PROVIDER = "<any(xero):provider_key>"
 
 
@@ -218,7 +219,7 @@ def log_context():
         for failure in db.session.scalars(org_select(SyncFailure).where(SyncFailure.run_id.in_(ids))):
             failures.setdefault(failure.run_id, []).append(failure)
     return {"runs": runs[:LOG_PAGE], "has_more": len(runs) > LOG_PAGE, "page": page, "status": status,
-            "failures": failures, "summary": sync_service.summary}
+            "failures": failures}
 
 
 @bp.route("/failures/<int:failure_id>/retry", methods=["POST"])

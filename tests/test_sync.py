@@ -1,0 +1,195 @@
+"""Importing customers and suppliers, the review list, re-import, rename via the sync,
+"Update accounting data" joining a running sync — against the sandbox over real HTTP."""
+from __future__ import annotations
+
+import pytest
+from rq import Queue, SimpleWorker
+from sqlalchemy import func, select
+
+from factory_app.accounting import connections as conn_service
+from factory_app.accounting import provider as get_provider
+from factory_app.accounting import sync as sync_service
+from factory_app.accounting.base import RemoteContact
+from factory_app.extensions import db
+from factory_app.jobs import redis_connection
+from factory_app.models import Customer, ExternalLink, ImportReview, RemoteRecord, Supplier, SyncFailure, SyncRun
+
+from . import factories
+from .conftest import HTMX
+from .test_integrations import admin, connect, sandbox, xero_app  # noqa: F401  (fixtures)
+
+
+def work(app):
+    """Run every queued job, in this process, as a worker would."""
+    with app.app_context():
+        conn = redis_connection()
+        SimpleWorker([Queue("default", connection=conn)], connection=conn).work(burst=True)
+
+
+@pytest.fixture()
+def factory_customers(xero_app, tenant):
+    with xero_app.app_context():
+        ids = {}
+        for name, email in [("Coastal Kitchens Pty Ltd", "accounts@coastalkitchens.example"),
+                            ("Ridgeline Builders", "ap@ridgeline.example"),
+                            ("Bayside Air Conditioning", "office@baysideair.example"),
+                            ("Northern Rail Maintenance", "purchasing@nrm.example"),
+                            ("Precision Laser Cutting", "sales@precisionlaser.example")]:
+            ids[name] = factories.customer(tenant.org_id, name, email=email).id
+        ids["supplier:Fastenings"] = factories.supplier(tenant.org_id, "Fastenings Direct",
+                                                        email="other@fastenings.example").id
+        return ids
+
+
+@pytest.fixture()
+def connected(xero_app, admin, tenant, redis_conn):  # noqa: F811
+    connect(admin, ["Harbour"])
+    return admin
+
+
+def start(admin, kind):
+    response = admin.post("/settings/integrations/runs", data={"kind": kind}, headers=HTMX)
+    assert response.status_code == 200, response.data
+    return response.get_data(as_text=True)
+
+
+def last_run(app, kind) -> SyncRun:
+    with app.app_context():
+        run = db.session.scalar(select(SyncRun).where(SyncRun.kind == kind).order_by(SyncRun.id.desc()))
+        db.session.expunge(run)
+        return run
+
+
+def test_import_customers_links_creates_and_asks(xero_app, connected, tenant, factory_customers):
+    body = start(connected, "import_customers")
+    assert 'hx-trigger="load delay:700ms"' in body  # the progress component polls itself
+    work(xero_app)
+    run = last_run(xero_app, "import_customers")
+    assert run.status == "done", run.message
+    assert (run.linked, run.review, run.skipped, run.failed) == (4, 1, 1, 0)
+    assert run.created == 16
+    done = connected.get(f"/settings/integrations/runs/{run.id}").get_data(as_text=True)
+    assert "16 imported, 4 linked to existing, 1 need review" in done and "hx-trigger" not in done
+    with xero_app.app_context():
+        coastal = db.session.get(Customer, factory_customers["Coastal Kitchens Pty Ltd"])
+        assert coastal.remote_state == "linked" and coastal.phone == "02 9555 0101"
+        assert coastal.address("street").city == "Manly" and [p.name for p in coastal.people] == ["Grace Lin"]
+        kiama = db.session.scalar(select(Customer).where(Customer.name == "Kiama Marine Services"))
+        assert kiama.email == "office@kiamamarine.example" and kiama.address("street").region == "NSW"
+        assert db.session.scalar(select(func.count()).select_from(Customer).where(Customer.name.like("Tasman%"))) == 0
+        review = db.session.scalar(select(ImportReview))
+        assert review.remote_name == "Bayside Air Conditioning" and review.reason == "Same name, different email."
+        assert db.session.scalar(select(func.count()).select_from(RemoteRecord).where(RemoteRecord.kind == "contact")) >= 30
+
+    # the review list: side by side, then link
+    page = connected.get("/settings/integrations").get_data(as_text=True)
+    assert "accounts@bayside-air.example" in page and "office@baysideair.example" in page
+    linked = connected.post(f"/settings/integrations/reviews/{review.id}", headers=HTMX,
+                            data={"action": "link", "local_id": str(factory_customers["Bayside Air Conditioning"])})
+    assert linked.status_code == 200 and "Linked" in linked.get_data(as_text=True)
+
+    # importing again tomorrow creates nothing
+    before = _counts(xero_app)
+    start(connected, "import_customers")
+    work(xero_app)
+    again = last_run(xero_app, "import_customers")
+    assert (again.created, again.linked, again.review) == (0, 0, 0)
+    assert _counts(xero_app) == before
+
+
+def _counts(app):
+    with app.app_context():
+        return (db.session.scalar(select(func.count()).select_from(Customer)),
+                db.session.scalar(select(func.count()).select_from(ExternalLink)))
+
+
+def test_import_suppliers_and_a_business_that_is_both(xero_app, connected, tenant, factory_customers):
+    start(connected, "import_customers")
+    start(connected, "import_suppliers")
+    work(xero_app)
+    run = last_run(xero_app, "import_suppliers")
+    assert run.status == "done"
+    with xero_app.app_context():
+        laser_customer = db.session.scalar(select(Customer).where(Customer.name == "Precision Laser Cutting"))
+        laser_supplier = db.session.scalar(select(Supplier).where(Supplier.name == "Precision Laser Cutting"))
+        assert laser_supplier is not None and laser_customer.id != laser_supplier.id
+        links = {l.local_type: l.remote_id for l in db.session.scalars(
+            select(ExternalLink).where(ExternalLink.local_id.in_([laser_customer.id, laser_supplier.id])))}
+        assert links["customer"] == links["supplier"]  # one remote contact, two Factory records
+        # "Fastenings Direct" vs "Fastenings Direct Pty. Ltd." with another email: asked, not guessed
+        review = db.session.scalar(select(ImportReview).where(ImportReview.local_type == "supplier"))
+        assert review.remote_name.startswith("Fastenings Direct")
+
+
+def test_update_accounting_data_renames_and_joins_a_running_sync(xero_app, connected, tenant, factory_customers):
+    start(connected, "import_customers")
+    work(xero_app)
+    first = start(connected, "sync")
+    second = start(connected, "sync")  # a second click (or tab) joins the same run
+    with xero_app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(SyncRun).where(SyncRun.kind == "sync")) == 1
+    assert first.split('id="')[1][:20] == second.split('id="')[1][:20]
+    work(xero_app)
+    run = last_run(xero_app, "sync")
+    assert run.status == "done", run.message
+    page = connected.get("/settings/integrations").get_data(as_text=True)
+    assert "Last update" in page and "200 — Sales" in page and "OUTPUT — GST on Income" in page
+
+    # Priya renames a customer in Xero; Maria presses Update accounting data
+    with xero_app.app_context():
+        connection = conn_service.current_connection(tenant.org_id)
+        adapter = get_provider("xero")
+        remote_id = db.session.scalar(select(ExternalLink.remote_id).where(
+            ExternalLink.local_id == factory_customers["Coastal Kitchens Pty Ltd"]))
+        conn_service.call(connection, lambda s: adapter.save_contact(
+            s, RemoteContact(remote_id=remote_id, name="x"), name="Coastal Kitchens & Bathrooms Pty Ltd"))
+    start(connected, "sync")
+    work(xero_app)
+    with xero_app.app_context():
+        assert db.session.get(Customer, factory_customers["Coastal Kitchens Pty Ltd"]).name == \
+            "Coastal Kitchens & Bathrooms Pty Ltd"
+    # an immediate second sync changes nothing
+    start(connected, "sync")
+    work(xero_app)
+    assert last_run(xero_app, "sync").updated == 0
+
+
+def test_mapping_from_the_synced_lists(xero_app, connected, tenant):
+    start(connected, "sync")
+    work(xero_app)
+    bad = connected.post("/settings/integrations/mapping", data={"sales_account_code": "nope"}, follow_redirects=True)
+    assert "Choose from the lists" in bad.get_data(as_text=True)
+    connected.post("/settings/integrations/mapping", data={
+        "sales_account_code": "200", "purchase_account_code": "300", "tax_code_taxable": "OUTPUT",
+        "tax_code_free": "EXEMPTOUTPUT"})
+    with xero_app.app_context():
+        connection = conn_service.current_connection(tenant.org_id)
+        assert (connection.sales_account_code, connection.tax_code_free) == ("200", "EXEMPTOUTPUT")
+
+
+def test_malformed_remote_contact_is_logged_and_skipped(xero_app, tenant):
+    with xero_app.app_context():
+        run = SyncRun(organisation_id=tenant.org_id, kind="import_customers", status="running")
+        db.session.add(run)
+        db.session.flush()
+
+        class Matcher:  # nothing local to match against
+            linked, reviews, by_email, by_name, by_id = {}, {}, {}, {}, {}
+            unlinked = staticmethod(lambda parties: [])
+        for contact in (RemoteContact(remote_id="a", name="", is_customer=True),
+                        RemoteContact(remote_id="b", name="N" * 300, is_customer=True),
+                        RemoteContact(remote_id="c", name="\x00\x07  ", is_customer=True)):
+            sync_service._import_one(run, Matcher, contact, "customer")
+        assert run.failed == 3 and run.created == 0
+        messages = [f.message for f in db.session.scalars(select(SyncFailure))]
+        assert "Skipped: It has no name." in messages and any("300 characters" in m for m in messages)
+        db.session.rollback()
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("Coastal Kitchens Pty. Ltd.", "coastal kitchens"), ("  COASTAL   kitchens ", "coastal kitchens"),
+    ("Abrasives & Tooling Co", "abrasives and tooling"), ("The Café Group Inc", "cafe group"),
+    ("Ltd", ""),
+])
+def test_normalised_names(name, expected):
+    assert sync_service.normalise_name(name) == expected
