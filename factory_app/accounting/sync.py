@@ -457,6 +457,13 @@ def _create_contact(run: SyncRun, connection: AccountingConnection) -> None:
         party.remote_state = "linked"
         return
     adapter = get_provider(connection.provider)
+    from .links import same_name
+    clash = same_name(connection, party.name)
+    if clash is not None:  # the package's unique-name rule: offer "Link to existing" instead
+        party.remote_state = "failed"
+        party.remote_message = f"A contact named “{clash.name}” already exists in the accounting package."
+        run.failed += 1
+        return
     try:
         contact = conn_service.call(connection, lambda s: adapter.save_contact(
             s, None, name=party.name, email=party.email, idempotency_key=f"factory-contact-{party.id}"))

@@ -269,3 +269,14 @@ def remote_choices(connection):
             RemoteRecord.provider == connection.provider, RemoteRecord.remote_org_id == connection.remote_org_id,
             RemoteRecord.kind == kind, RemoteRecord.archived.is_(False)).order_by(RemoteRecord.code)).all()
     return {"accounts": records("account"), "tax_rates": records("tax_rate")}
+
+
+@bp.app_context_processor
+def accounting_package():
+    """Every page knows whether a package is connected (for "Also create in …", link controls)."""
+    if not current_user.is_authenticated:
+        return {}
+    connection = conn_service.current_connection(current_user.organisation_id)
+    if connection is None or connection.status != "active":
+        return {"accounting": None}
+    return {"accounting": {"connection": connection, "name": get_provider(connection.provider).display_name}}

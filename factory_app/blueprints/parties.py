@@ -5,16 +5,22 @@ URLs are /customers/... and /suppliers/...; `plural` picks the kind.
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, render_template, request, url_for
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import or_
 from wtforms import BooleanField, EmailField, FieldList, Form, FormField, HiddenField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length, Optional
 
+from ..accounting import connections as conn_service
+from ..accounting import links as link_service
+from ..accounting import provider as get_provider
+from ..accounting import sync as sync_service
+from ..accounting.base import ProviderError
 from ..extensions import db, htmx
 from ..forms import TrimmedStringField
 from ..models import ADDRESS_KINDS, Customer, Supplier
 from ..services import parties as party_service
-from ..web import get_or_404, org_id, org_select, redirect_to, render_invalid
+from ..web import get_or_404, org_id, org_select, redirect_to, render_invalid, toast_header
 
 bp = Blueprint("parties", __name__)
 KIND_BY_PLURAL = {"customers": Customer, "suppliers": Supplier}
@@ -52,6 +58,7 @@ class PartyForm(FlaskForm):
     tax_number = optional_text("Tax number (ABN / GST)", 50)
     notes = TextAreaField("Notes", [Optional(), Length(max=5000)])
     archived = BooleanField("Archived")
+    also_create = BooleanField("Also create in the accounting package")
     postal = FormField(AddressForm, "Postal address")
     street = FormField(AddressForm, "Delivery / street address")
     people = FieldList(FormField(PersonForm), min_entries=0, max_entries=MAX_PEOPLE)
@@ -80,6 +87,7 @@ class InlinePartyForm(FlaskForm):
     email = EmailField("Email", [Optional(), Email(check_deliverability=False), Length(max=255)],
                        filters=[lambda v: v.strip() if isinstance(v, str) else v])
     phone = optional_text("Phone", 50)
+    also_create = BooleanField("Also create in the accounting package")
     field = HiddenField()
 
     def to_data(self) -> dict:
@@ -135,6 +143,7 @@ def new(plural):
     form = form_for()
     if form.validate_on_submit():
         party = party_service.create_party(org_id(), model.label, form.to_data())
+        also_create(party, form.also_create.data)
         db.session.commit()
         flash(f"{party.name} was added.", "success")
         return redirect_to(url_for("parties.show", plural=plural, party_id=party.id))
@@ -196,6 +205,7 @@ def inline(plural):
     if not form.validate():
         return render_invalid("parties/_inline_form.html", form=form, model=model, plural=plural)
     party = party_service.create_party(org_id(), model.label, form.to_data())
+    also_create(party, form.also_create.data)
     db.session.commit()
     flash(f"{party.name} was added and selected.", "success")
     return render_template("parties/_inline_saved.html", model=model, plural=plural,
@@ -206,3 +216,56 @@ def inline(plural):
 def picker_choices(model):
     return db.session.scalars(
         org_select(model).where(model.archived.is_(False)).order_by(model.name)).all()
+
+
+def also_create(party, ticked: bool) -> None:
+    """The tickbox: the record is committed first, then a job creates the remote contact."""
+    if ticked and conn_service.current_connection(org_id()) is not None:
+        sync_service.request_remote_contact(party, current_user.id)
+
+
+# --- the link to the accounting package ------------------------------------------------
+
+def remote_context(party):
+    connection = conn_service.current_connection(org_id())
+    active = connection if connection is not None and connection.status == "active" else None
+    return {"party": party, "link_state": link_service.state_of(active, party), "connection": active,
+            "package": get_provider(active.provider).display_name if active else None}
+
+
+@bp.route(f"/{PLURALS}/<int:party_id>/remote")
+def remote_state(plural, party_id):
+    """The link badge and control; it polls itself while the remote contact is being made."""
+    party = get_or_404(kind_of(plural), party_id)
+    return render_template("parties/_remote.html", plural=plural, **remote_context(party))
+
+
+@bp.route(f"/{PLURALS}/<int:party_id>/remote/search")
+def remote_search(plural, party_id):
+    party = get_or_404(kind_of(plural), party_id)
+    connection = conn_service.current_connection(org_id())
+    results = link_service.search(connection, "contact", request.args.get("q", "")) if connection else []
+    return render_template("parties/_remote_results.html", plural=plural, party=party, results=results)
+
+
+@bp.route(f"/{PLURALS}/<int:party_id>/remote", methods=["POST"])
+def remote_change(plural, party_id):
+    party = get_or_404(kind_of(plural), party_id)
+    connection = conn_service.current_connection(org_id())
+    action = request.form.get("action", "")
+    if connection is None or connection.status != "active":
+        return "No accounting package is connected.", 409, toast_header("error", "No accounting package is connected.")
+    try:
+        if action == "link":
+            link_service.link(connection, party, request.form.get("remote_id", ""))
+        elif action == "unlink":
+            link_service.unlink(connection, party)
+        elif action == "create":
+            sync_service.request_remote_contact(party, current_user.id)
+        else:
+            abort(400)
+    except ProviderError as exc:
+        db.session.rollback()
+        return exc.message, 422, toast_header("error", exc.message)
+    db.session.commit()
+    return render_template("parties/_remote.html", plural=plural, **remote_context(party))
