@@ -150,6 +150,8 @@ def cmd_serve(args) -> int:
         app = _app()  # also writes the secret key, so every process shares it
         upgrade_database(app)
         supervisor.start("worker", [sys.executable, "-m", "factory_app", "worker"], env)
+        supervisor.start("cron", [sys.executable, "-m", "rq.cli", "cron", "factory_app.cron",
+                                  "--url", env["REDIS_URL"]], env)
         supervisor.start("web", [
             sys.executable, "-m", "gunicorn", "--bind", f"{args.host}:{args.port}",
             "--workers", str(args.workers), "--threads", "4", "--access-logfile", "-",

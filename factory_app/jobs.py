@@ -14,6 +14,7 @@ from typing import Any, Callable
 from flask import Flask, current_app
 from redis import Redis
 from rq import Queue, Retry
+from rq.exceptions import DuplicateJobError
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
@@ -45,13 +46,14 @@ def queue(name: str = "default", app: Flask | None = None) -> Queue:
 
 
 def enqueue_after_commit(func: Callable[..., Any] | str, *args, job_id: str | None = None,
-                         queue_name: str = "default", retry: Retry | None = None, **kwargs) -> None:
+                         queue_name: str = "default", retry: Retry | None = None, unique: bool = False,
+                         **kwargs) -> None:
     """Enqueue `func(*args, **kwargs)` once the current transaction has committed."""
     session = db.session()
     if not session.in_transaction():
         session.begin()  # so that a rollback before any query still drops the job
     pending = session.info.setdefault(_PENDING_KEY, [])
-    pending.append((queue_name, func, args, kwargs, job_id, retry))
+    pending.append((queue_name, func, args, kwargs, job_id, retry, unique))
 
 
 @event.listens_for(Session, "after_commit")
@@ -59,8 +61,11 @@ def _enqueue_pending(session: Session) -> None:
     pending = session.info.pop(_PENDING_KEY, None)
     if not pending:
         return
-    for queue_name, func, args, kwargs, job_id, retry in pending:
-        queue(queue_name).enqueue(func, args=args, kwargs=kwargs, job_id=job_id, retry=retry)
+    for queue_name, func, args, kwargs, job_id, retry, unique in pending:
+        try:
+            queue(queue_name).enqueue(func, args=args, kwargs=kwargs, job_id=job_id, retry=retry, unique=unique)
+        except DuplicateJobError:
+            pass  # the same job is already queued: running it once is the point
 
 
 @event.listens_for(Session, "after_soft_rollback")

@@ -193,3 +193,87 @@ def test_malformed_remote_contact_is_logged_and_skipped(xero_app, tenant):
 ])
 def test_normalised_names(name, expected):
     assert sync_service.normalise_name(name) == expected
+
+
+def test_also_create_in_package_then_linked(xero_app, connected, tenant):
+    page = connected.get("/customers/new").get_data(as_text=True)
+    assert "Also create in Xero" in page and "checked" not in page.split("Also create in Xero")[0][-300:]
+    response = connected.post("/customers/new", data={"name": "Wollongong Lift Services", "email": "ops@wls.example",
+                                                      "also_create": "y"})
+    assert response.status_code == 302
+    with xero_app.app_context():
+        party = db.session.scalar(select(Customer).where(Customer.name == "Wollongong Lift Services"))
+        assert party.remote_state == "pending"
+        party_id = party.id
+    pending = connected.get(f"/customers/{party_id}/remote").get_data(as_text=True)
+    assert "Creating in Xero" in pending and 'hx-trigger="load delay:1s"' in pending
+    work(xero_app)
+    linked = connected.get(f"/customers/{party_id}/remote").get_data(as_text=True)
+    assert "Linked to Xero" in linked and "Wollongong Lift Services" in linked and "hx-trigger" not in linked
+    # unlink, then find it again with the link control
+    connected.post("/settings/integrations/runs", data={"kind": "sync"}, headers=HTMX)
+    work(xero_app)
+    unlinked = connected.post(f"/customers/{party_id}/remote", data={"action": "unlink"}, headers=HTMX)
+    assert "Not linked to Xero" in unlinked.get_data(as_text=True)
+    results = connected.get(f"/customers/{party_id}/remote/search?q=lift", headers=HTMX).get_data(as_text=True)
+    assert "Wollongong Lift Services" in results
+    remote_id = results.split('"remote_id": "')[1].split('"')[0]
+    relinked = connected.post(f"/customers/{party_id}/remote", data={"action": "link", "remote_id": remote_id}, headers=HTMX)
+    assert "Linked to Xero" in relinked.get_data(as_text=True)
+    bogus = connected.post(f"/customers/{party_id}/remote", data={"action": "link", "remote_id": "nope"}, headers=HTMX)
+    assert bogus.status_code == 422
+
+
+def test_inline_form_tickbox_and_the_unique_name_rule(xero_app, connected, tenant):
+    connected.post("/settings/integrations/runs", data={"kind": "sync"}, headers=HTMX)
+    work(xero_app)
+    form = connected.get("/customers/inline?field=customer_id", headers=HTMX).get_data(as_text=True)
+    assert "Also create in Xero" in form
+    saved = connected.post("/customers/inline", headers=HTMX, data={
+        "name": "Kiama Marine Services Pty Ltd", "field": "customer_id", "also_create": "y"})
+    assert saved.status_code == 200
+    work(xero_app)
+    with xero_app.app_context():
+        party = db.session.scalar(select(Customer).where(Customer.name == "Kiama Marine Services Pty Ltd"))
+        assert party.remote_state == "failed"
+        party_id = party.id
+    state = connected.get(f"/customers/{party_id}/remote").get_data(as_text=True)
+    assert "already exists" in state and "Link to existing “Kiama Marine Services”" in state
+    remote_id = state.split('"action": "link", "remote_id": "')[1].split('"')[0]
+    linked = connected.post(f"/customers/{party_id}/remote", data={"action": "link", "remote_id": remote_id}, headers=HTMX)
+    assert "Linked to Xero" in linked.get_data(as_text=True)
+    with xero_app.app_context():  # no second remote contact was made
+        connection = conn_service.current_connection(tenant.org_id)
+        contacts = conn_service.call(connection, lambda s: get_provider("xero").contacts(s))
+        assert sum(1 for c in contacts.items if "kiama" in c.name.lower()) == 1
+
+
+def test_daily_cron_enqueues_one_sync_per_connection(xero_app, connected, tenant, redis_conn):
+    import importlib
+
+    from rq import cron
+    importlib.import_module("factory_app.cron")
+    assert any(j["func"] is sync_service.daily_sync and j["cron"] for j in cron._job_data_registry)
+    with xero_app.app_context():
+        assert sync_service.daily_sync() == 1
+        assert sync_service.daily_sync() == 1  # joins the queued run
+        runs = db.session.scalars(select(SyncRun).where(SyncRun.kind == "sync")).all()
+        assert len(runs) == 1
+        assert Queue("default", connection=redis_conn).count == 1
+    work(xero_app)
+    assert last_run(xero_app, "sync").status == "done"
+
+
+def test_a_fault_mid_sync_is_retried_and_resumes(xero_app, connected, tenant, sandbox):
+    import requests as http
+    http.post(f"{sandbox.url}/__sandbox/faults", json={"kind": "503", "count": 1, "path": "/api.xro/2.0/Items"}, timeout=5)
+    connected.post("/settings/integrations/runs", data={"kind": "sync"}, headers=HTMX)
+    work(xero_app)  # contacts stored, items failed: the job is scheduled for a retry
+    run = last_run(xero_app, "sync")
+    assert run.status == "running" and run.stage.startswith("Waiting") and run.pages_done == 1
+    with xero_app.app_context():
+        bookmark = conn_service.current_connection(tenant.org_id).contacts_bookmark
+        assert bookmark is not None  # the stored page moved the bookmark
+        from factory_app.accounting.sync import run_job
+        assert run_job(run.id) == "done"  # what the retry does
+    assert last_run(xero_app, "sync").status == "done"

@@ -44,8 +44,11 @@ def state_of(connection: AccountingConnection | None, party: Party) -> LinkState
 def same_name(connection: AccountingConnection, name: str) -> RemoteRecord | None:
     from .sync import normalise_name
     wanted = normalise_name(name)
+    if not wanted:
+        return None
+    first_word = wanted.split()[0]
     for record in db.session.scalars(remote_records(connection, "contact").where(
-            RemoteRecord.name.ilike(f"%{name.strip()[:40]}%"))):
+            RemoteRecord.name.ilike(f"%{first_word}%"))):
         if normalise_name(record.name) == wanted:
             return record
     return None

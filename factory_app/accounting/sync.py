@@ -87,7 +87,7 @@ def start_run(organisation_id: int, user_id: int | None, kind: str, subject_id: 
         db.session.flush()
         # committed by the caller before this is enqueued; the job id makes a double enqueue harmless
         enqueue_after_commit("factory_app.accounting.sync.run_job", run.id, job_id=f"sync-run-{run.id}",
-                             retry=Retry(max=6, interval=[5, 15, 30, 60, 120, 300]))
+                             unique=True, retry=Retry(max=6, interval=[5, 15, 30, 60, 120, 300]))
         return run
 
 
