@@ -277,3 +277,36 @@ def test_a_fault_mid_sync_is_retried_and_resumes(xero_app, connected, tenant, sa
         from factory_app.accounting.sync import run_job
         assert run_job(run.id) == "done"  # what the retry does
     assert last_run(xero_app, "sync").status == "done"
+
+
+def test_products_link_to_items_several_to_one(xero_app, connected, tenant):
+    with xero_app.app_context():
+        first = factories.product(tenant.org_id, "PNL-1200-A").id
+        second = factories.product(tenant.org_id, "PNL-1200-B").id
+    connected.post("/settings/integrations/runs", data={"kind": "sync"}, headers=HTMX)
+    work(xero_app)
+    page = connected.get(f"/products/{first}").get_data(as_text=True)
+    assert "PNL-1200 — " in page
+    with xero_app.app_context():
+        item = db.session.scalar(select(RemoteRecord).where(RemoteRecord.kind == "item", RemoteRecord.code == "PNL-1200"))
+    for product_id in (first, second):
+        assert connected.post(f"/products/{product_id}/remote", data={"remote_id": item.remote_id}).status_code == 302
+    with xero_app.app_context():
+        links = db.session.scalars(select(ExternalLink).where(ExternalLink.local_type == "product")).all()
+        assert {l.local_id for l in links} == {first, second} and {l.remote_id for l in links} == {item.remote_id}
+    connected.post(f"/products/{first}/remote", data={"remote_id": ""})
+    with xero_app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(ExternalLink).where(ExternalLink.local_type == "product")) == 1
+
+
+def test_sync_log_filters_and_pages(xero_app, connected, tenant):
+    with xero_app.app_context():
+        for i in range(25):
+            db.session.add(SyncRun(organisation_id=tenant.org_id, kind="sync", status="failed" if i % 5 == 0 else "done",
+                                   message="Xero was down" if i % 5 == 0 else None))
+        db.session.commit()
+    failed = connected.get("/settings/integrations/log?status=failed", headers=HTMX).get_data(as_text=True)
+    assert failed.count("Xero was down") == 5 and "Older" not in failed
+    first = connected.get("/settings/integrations/log", headers=HTMX).get_data(as_text=True)
+    assert "Older →" in first
+    assert connected.get("/settings/integrations/log?page=2", headers=HTMX).status_code == 200

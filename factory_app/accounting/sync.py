@@ -385,10 +385,10 @@ def resolve_review(review: ImportReview, action: str, local_id: int | None = Non
 def _sync(run: SyncRun, connection: AccountingConnection) -> None:
     adapter = get_provider(connection.provider)
     matchers = {t: _Matcher(connection, t) for t in KINDS}
+    since = connection.contacts_bookmark  # fixed for this pass, so the pages stay stable
     page_number = 1
     while page_number:
         run.stage = f"Contacts changed since the last update, page {page_number}"
-        since = connection.contacts_bookmark
         page = conn_service.call(connection, lambda s: adapter.contacts(s, page=page_number, modified_since=since))
         _remember_contacts(connection, page.items)
         for contact in page.items:
@@ -400,8 +400,10 @@ def _sync(run: SyncRun, connection: AccountingConnection) -> None:
                     run.updated += 1
         run.pages_done += 1
         run.total_pages = (page.page_count or 1) + 3
-        if page.next_page is None and page.bookmark:
-            connection.contacts_bookmark = page.bookmark  # advances once every page is stored
+        if page.bookmark and (connection.contacts_bookmark is None or page.bookmark > connection.contacts_bookmark):
+            # pages come oldest change first: once this page is stored, a resumed sync
+            # may start after it
+            connection.contacts_bookmark = page.bookmark
         db.session.commit()
         page_number = page.next_page
     run.stage = "Items"

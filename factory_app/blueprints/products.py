@@ -8,9 +8,12 @@ from sqlalchemy import or_
 from wtforms import BooleanField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp
 
+from ..accounting import connections as conn_service
+from ..accounting import links as link_service
+from ..accounting.base import ProviderError
 from ..extensions import db, htmx
 from ..forms import ExactDecimalField, TrimmedStringField
-from ..models import Product
+from ..models import Product, RemoteRecord
 from ..services import ServiceError
 from ..services import products as product_service
 from ..web import get_or_404, org_id, org_select, redirect_to, render_invalid
@@ -70,9 +73,10 @@ def _save(product: Product | None):
             db.session.commit()
             flash(f"{target.name} was saved.", "success")
             return redirect_to(url_for("products.index"))
+    context = item_link_context(product)
     if request.method == "POST":
-        return render_invalid("products/form.html", form=form, product=product)
-    return render_template("products/form.html", form=form, product=product)
+        return render_invalid("products/form.html", form=form, product=product, **context)
+    return render_template("products/form.html", form=form, product=product, **context)
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -83,3 +87,34 @@ def new():
 @bp.route("/<int:product_id>", methods=["GET", "POST"])
 def edit(product_id):
     return _save(get_or_404(Product, product_id))
+
+
+@bp.route("/<int:product_id>/remote", methods=["POST"])
+def remote(product_id):
+    """Link a product to an item of the accounting package (several products may share one)."""
+    product = get_or_404(Product, product_id)
+    connection = conn_service.current_connection(org_id())
+    if connection is None or connection.status != "active":
+        flash("No accounting package is connected.", "error")
+        return redirect_to(url_for("products.edit", product_id=product.id))
+    remote_id = request.form.get("remote_id", "")
+    try:
+        if remote_id:
+            link_service.link(connection, product, remote_id)
+        else:
+            link_service.unlink(connection, product)
+    except ProviderError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+        return redirect_to(url_for("products.edit", product_id=product.id))
+    db.session.commit()
+    flash("The item link was saved." if remote_id else "The product is no longer linked.", "success")
+    return redirect_to(url_for("products.edit", product_id=product.id))
+
+
+def item_link_context(product: Product | None) -> dict:
+    connection = conn_service.current_connection(org_id())
+    if product is None or connection is None or connection.status != "active":
+        return {}
+    items = db.session.scalars(link_service.remote_records(connection, "item").order_by(RemoteRecord.code)).all()
+    return {"item_link": link_service.link_of(connection, product), "remote_items": items}
