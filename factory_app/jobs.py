@@ -56,8 +56,29 @@ def enqueue_after_commit(func: Callable[..., Any] | str, *args, job_id: str | No
     pending.append((queue_name, func, args, kwargs, job_id, retry, unique))
 
 
+_LOCKS_KEY = "factory_locks_until_commit"
+
+
+def hold_until_commit(lock) -> None:
+    """Keep a Redis lock until the current transaction ends (commit or rollback), so a
+    check-then-insert guarded by it covers the commit too."""
+    session = db.session()
+    if not session.in_transaction():
+        session.begin()
+    session.info.setdefault(_LOCKS_KEY, []).append(lock)
+
+
+def _release_locks(session: Session) -> None:
+    for lock in session.info.pop(_LOCKS_KEY, []):
+        try:
+            lock.release()
+        except Exception:  # expired meanwhile: nothing to release
+            pass
+
+
 @event.listens_for(Session, "after_commit")
 def _enqueue_pending(session: Session) -> None:
+    _release_locks(session)
     pending = session.info.pop(_PENDING_KEY, None)
     if not pending:
         return
@@ -72,6 +93,7 @@ def _enqueue_pending(session: Session) -> None:
 def _drop_pending(session: Session, previous_transaction) -> None:
     if previous_transaction.parent is None:  # the outermost transaction was rolled back
         session.info.pop(_PENDING_KEY, None)
+        _release_locks(session)
 
 
 @contextlib.contextmanager

@@ -223,3 +223,16 @@ def test_purchase_order_flow(app, client, tenant):
     assert locked.status_code == 409
     page = client.get(f"/purchases/{purchase_id}").get_data(as_text=True)
     assert "has been received" in page and "PO-0001" in page
+
+
+def test_line_amounts_that_would_not_fit_are_refused(app, client, tenant):
+    order_id, *_ = setup_order(app, tenant, lines=[(None, "1", "1", "0", "0")])
+    with app.app_context():
+        line_id = db.session.scalar(select(SalesOrderLine.id))
+    response = client.post(f"/orders/{order_id}/lines/{line_id}", headers=HTMX,
+                           data=line_data(quantity="999999999", unit_price="9999999999"))
+    assert response.status_code == 422
+    ok = client.post(f"/orders/{order_id}/lines/{line_id}", headers=HTMX,
+                     data=line_data(quantity="10000000", unit_price="99999999"))
+    assert ok.status_code == 200
+    assert totals(app, order_id)[0] == D("999999990000000.00")

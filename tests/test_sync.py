@@ -310,3 +310,41 @@ def test_sync_log_filters_and_pages(xero_app, connected, tenant):
     first = connected.get("/settings/integrations/log", headers=HTMX).get_data(as_text=True)
     assert "Older →" in first
     assert connected.get("/settings/integrations/log?page=2", headers=HTMX).status_code == 200
+
+
+def test_a_run_that_gives_up_is_marked_failed_and_does_not_block(xero_app, connected, tenant, sandbox):
+    import requests as http
+    http.post(f"{sandbox.url}/__sandbox/faults", json={"kind": "503", "count": 50, "path": "/api.xro/2.0/Contacts"},
+              timeout=5)
+    connected.post("/settings/integrations/runs", data={"kind": "sync"}, headers=HTMX)
+    run = last_run(xero_app, "sync")
+    with xero_app.app_context():
+        from factory_app.accounting.sync import run_job
+        assert run_job(run.id) == "failed"  # outside a worker there are no retries left
+    failed = last_run(xero_app, "sync")
+    assert failed.status == "failed" and "Gave up" in failed.message
+    http.delete(f"{sandbox.url}/__sandbox/faults", timeout=5)
+    connected.post("/settings/integrations/runs", data={"kind": "sync"}, headers=HTMX)
+    assert last_run(xero_app, "sync").id != run.id  # a new run, not the dead one
+
+
+def test_review_conflicts_are_refused_not_500(xero_app, connected, tenant, factory_customers):
+    connected.post("/settings/integrations/runs", data={"kind": "import_customers"}, headers=HTMX)
+    work(xero_app)
+    with xero_app.app_context():
+        review = db.session.scalar(select(ImportReview))
+        bayside = factory_customers["Bayside Air Conditioning"]
+        coastal_remote = db.session.scalar(select(ExternalLink.remote_id).where(
+            ExternalLink.local_id == factory_customers["Coastal Kitchens Pty Ltd"]))
+        # Bayside gets linked by hand meanwhile
+        db.session.add(ExternalLink(organisation_id=tenant.org_id, provider="xero", remote_org_id=review.remote_org_id,
+                                    local_type="customer", local_id=bayside, remote_id=coastal_remote + "-x"))
+        db.session.commit()
+        review_id = review.id
+    response = connected.post(f"/settings/integrations/reviews/{review_id}", headers=HTMX,
+                              data={"action": "link", "local_id": str(bayside)})
+    assert response.status_code == 422 and "linked to another contact" in response.headers["HX-Trigger"]
+    everything = connected.post("/settings/integrations/reviews", data={"action": "create"})
+    assert everything.status_code == 302
+    assert connected.get("/settings/integrations/log?page=99999999999999999999").status_code == 200
+    assert connected.get("/customers?page=99999999999999999999").status_code == 200

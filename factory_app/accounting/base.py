@@ -248,6 +248,14 @@ class AccountingProvider(ABC):
     @abstractmethod
     def payment_state(self, session: "ApiSession", remote_id: str) -> PaymentState: ...
 
+    @abstractmethod
+    def find_document(self, session: "ApiSession", kind: str, reference: str) -> PaymentState | None:
+        """The document Factory sent with this reference, if the package has it (to
+        recover when a create's response was lost)."""
+
+    def document_url(self, kind: str, remote_id: str) -> str | None:
+        return None
+
 
 @dataclass
 class ApiSession:

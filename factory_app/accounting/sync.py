@@ -12,13 +12,13 @@ import dataclasses
 import json
 import re
 import unicodedata
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from rq import Retry
 from sqlalchemy import select
 
 from ..extensions import db
-from ..jobs import enqueue_after_commit, job_context, redis_connection
+from ..jobs import enqueue_after_commit, hold_until_commit, job_context, redis_connection
 from ..models import (
     ACTIVE, AccountingConnection, Address, ContactPerson, Customer, ExternalLink, ImportReview, Party,
     RemoteRecord, Supplier, SyncFailure, SyncRun,
@@ -29,6 +29,8 @@ from . import provider as get_provider
 from .base import ProviderError, ReconnectNeeded, Rejected, RemoteContact, RetriableError
 
 KINDS = {"customer": Customer, "supplier": Supplier}
+RETRY_INTERVALS = [5, 15, 30, 60, 120, 300]
+STALE_AFTER = timedelta(hours=1)
 RUN_KINDS = ("import_customers", "import_suppliers", "sync", "create_contact")
 SUFFIX_WORDS = {"pty", "ltd", "limited", "proprietary", "inc", "incorporated", "llc", "corp", "corporation",
                 "co", "company", "plc", "gmbh", "pl"}
@@ -73,22 +75,28 @@ def start_run(organisation_id: int, user_id: int | None, kind: str, subject_id: 
     connection = conn_service.current_connection(organisation_id)
     if connection is None:
         raise ReconnectNeeded("No accounting package is connected.")
-    with redis_connection().lock(f"factory:start-run:{organisation_id}:{kind}:{subject_id}", timeout=10,
-                                 blocking_timeout=10):
-        existing = db.session.scalar(select(SyncRun).where(
-            SyncRun.organisation_id == organisation_id, SyncRun.kind == kind,
-            SyncRun.subject_id.is_(None) if subject_id is None else SyncRun.subject_id == subject_id,
-            SyncRun.status.in_(("queued", "running"))).order_by(SyncRun.id.desc()))
-        if existing is not None:
-            return existing
-        run = SyncRun(organisation_id=organisation_id, connection_id=connection.id, kind=kind,
-                      subject_id=subject_id, requested_by_id=user_id, status="queued", stage="Waiting to start")
-        db.session.add(run)
-        db.session.flush()
-        # committed by the caller before this is enqueued; the job id makes a double enqueue harmless
-        enqueue_after_commit("factory_app.accounting.sync.run_job", run.id, job_id=f"sync-run-{run.id}",
-                             unique=True, retry=Retry(max=6, interval=[5, 15, 30, 60, 120, 300]))
-        return run
+    lock = redis_connection().lock(f"factory:start-run:{organisation_id}:{kind}:{subject_id}", timeout=30,
+                                   blocking_timeout=30)
+    if not lock.acquire():
+        raise RetriableError("Another request is starting the same run. Try again in a moment.")
+    hold_until_commit(lock)  # the check below and the caller's commit happen under one lock
+    existing = db.session.scalar(select(SyncRun).where(
+        SyncRun.organisation_id == organisation_id, SyncRun.kind == kind,
+        SyncRun.subject_id.is_(None) if subject_id is None else SyncRun.subject_id == subject_id,
+        SyncRun.status.in_(("queued", "running"))).order_by(SyncRun.id.desc()))
+    if existing is not None and existing.created_at > utcnow() - STALE_AFTER:
+        return existing
+    if existing is not None:  # its worker died or its job was lost: don't let it block forever
+        existing.status, existing.finished_at = "failed", utcnow()
+        existing.message = "It stopped without finishing; a new run was started."
+    run = SyncRun(organisation_id=organisation_id, connection_id=connection.id, kind=kind,
+                  subject_id=subject_id, requested_by_id=user_id, status="queued", stage="Waiting to start")
+    db.session.add(run)
+    db.session.flush()
+    # committed by the caller before this is enqueued; the job id makes a double enqueue harmless
+    enqueue_after_commit("factory_app.accounting.sync.run_job", run.id, job_id=f"sync-run-{run.id}",
+                         unique=True, retry=Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS))
+    return run
 
 
 def run_job(run_id: int) -> str:
@@ -112,13 +120,25 @@ def run_job(run_id: int) -> str:
         except RetriableError as exc:
             db.session.rollback()
             run = db.session.get(SyncRun, run_id)
+            if not _retries_left():
+                return _finish(run, "failed", f"Gave up after several tries: {exc.message}")
             run.stage = f"Waiting: {exc.message}"
             db.session.commit()
             raise  # RQ retries the job; it goes on from the last stored page
         except ProviderError as exc:
             db.session.rollback()
             return _finish(db.session.get(SyncRun, run_id), "failed", exc.message)
+        except Exception:
+            db.session.rollback()
+            _finish(db.session.get(SyncRun, run_id), "failed", "An unexpected error stopped it; see the worker log.")
+            raise  # recorded as a failed job too
         return _finish(run, "done", None)
+
+
+def _retries_left() -> bool:
+    from rq import get_current_job
+    job = get_current_job()
+    return bool(job is not None and job.retries_left)
 
 
 def _finish(run: SyncRun, status: str, message: str | None) -> str:
@@ -355,11 +375,18 @@ def resolve_review(review: ImportReview, action: str, local_id: int | None = Non
     contact = dataclasses.replace(contact, addresses=tuple(RemoteAddress(**a) for a in data.get("addresses") or []),
                                   people=tuple(RemotePerson(**p) for p in data.get("people") or []))
     model = KINDS[review.local_type]
+    links = select(ExternalLink.id).where(
+        ExternalLink.organisation_id == review.organisation_id, ExternalLink.provider == review.provider,
+        ExternalLink.remote_org_id == review.remote_org_id, ExternalLink.local_type == review.local_type)
+    if db.session.scalar(links.where(ExternalLink.remote_id == review.remote_id)) is not None:
+        raise Rejected(f"{review.remote_name} is linked to a Factory record already.")
     if action == "link":
         allowed = {int(i) for i in review.candidate_ids.split(",") if i}
         party = db.session.get(model, local_id) if local_id in allowed else None
         if party is None or party.organisation_id != review.organisation_id:
             raise Rejected("Choose one of the suggested records.")
+        if db.session.scalar(links.where(ExternalLink.local_id == party.id)) is not None:
+            raise Rejected(f"{party.name} is linked to another contact already; unlink it first on its page.")
         fill_only = True
         review.status = "linked"
     elif action == "create":

@@ -68,6 +68,7 @@ class XeroProvider(AccountingProvider):
         self.scopes = config.get("XERO_SCOPES") or DEFAULT_SCOPES
         self.timeout = float(config.get("ACCOUNTING_HTTP_TIMEOUT", 20))
         self.app_name = config.get("ACCOUNTING_APP_NAME", "Factory")
+        self.sandbox_url = (config.get("SANDBOX_URL") or "").rstrip("/")
 
     def is_configured(self) -> bool:
         return bool(self.client_id and self.client_secret)
@@ -300,6 +301,20 @@ class XeroProvider(AccountingProvider):
             raise Rejected(*_element_messages(row))
         return _payment_state(row)
 
+    def find_document(self, session, kind, reference) -> PaymentState | None:
+        kind_code = "ACCREC" if kind == "sales_invoice" else "ACCPAY"
+        safe = reference.replace('"', "")
+        data = self._api("GET", session, "Invoices", params={
+            "where": f'Type=="{kind_code}" AND Reference=="{safe}"', "page": 1})
+        rows = [row for row in data.get("Invoices") or [] if row.get("Status") not in ("DELETED", "VOIDED")]
+        return _payment_state(rows[0]) if rows else None
+
+    def document_url(self, kind, remote_id) -> str | None:
+        if self.sandbox_url:
+            return f"{self.sandbox_url}/ledger#invoice-{remote_id}"
+        section = "AccountsReceivable" if kind == "sales_invoice" else "AccountsPayable"
+        return f"https://go.xero.com/{section}/View.aspx?InvoiceID={remote_id}"
+
     def payment_state(self, session, remote_id) -> PaymentState:
         data = self._api("GET", session, f"Invoices/{remote_id}")
         return _payment_state((data.get("Invoices") or [{}])[0])
@@ -308,8 +323,13 @@ class XeroProvider(AccountingProvider):
 # --- mapping helpers ------------------------------------------------------------------
 
 def _json_default(value):
+    """Decimals go out as JSON numbers (the spec's type). Up to 15 significant digits a
+    float's shortest repr is exactly the decimal's digits, and Factory's limits keep
+    amounts well inside that."""
     if isinstance(value, Decimal):
-        return float(value) if value == value.to_integral_value() else str(value)
+        if len(value.normalize().as_tuple().digits) > 15:
+            raise ValueError(f"{value} has too many digits to send exactly")
+        return float(value)
     raise TypeError(f"not JSON serialisable: {type(value)}")
 
 

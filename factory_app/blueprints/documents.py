@@ -22,8 +22,9 @@ from ..services import documents as doc_service
 from ..web import get_or_404, org_id, org_select, redirect_to, render_invalid, toast_header
 
 HUNDRED = Decimal(100)
-MAX_QTY = Decimal("1000000000")
-MAX_PRICE = Decimal("9999999999")
+# A line's amount must fit NUMERIC(18, 2): 10^7 × 10^8 stays below 10^16.
+MAX_QTY = Decimal("10000000")
+MAX_PRICE = Decimal("99999999")
 
 
 @dataclass(frozen=True)

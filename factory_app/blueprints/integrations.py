@@ -191,9 +191,20 @@ def resolve_all_reviews():
     action = request.form.get("action", "")
     if action not in ("create", "skip"):
         abort(400)
-    for review in db.session.scalars(org_select(ImportReview).where(ImportReview.status == "open")):
-        sync_service.resolve_review(review, action)
+    connection = conn_service.current_connection(org_id())
+    if connection is None:
+        abort(404)
+    problems = 0
+    for review in db.session.scalars(org_select(ImportReview).where(
+            ImportReview.status == "open", ImportReview.remote_org_id == connection.remote_org_id)):
+        try:
+            with db.session.begin_nested():
+                sync_service.resolve_review(review, action)
+        except ProviderError:
+            problems += 1
     db.session.commit()
+    if problems:
+        flash(f"{problems} could not be resolved automatically; they stay in the list.", "error")
     flash("Every open review was " + ("created as new records." if action == "create" else "skipped."), "success")
     return redirect_to(url_for("integrations.index"))
 
@@ -206,7 +217,7 @@ def log():
 def log_context():
     status = request.args.get("status", "")
     try:
-        page = max(1, int(request.args.get("page", 1)))
+        page = min(max(1, int(request.args.get("page", 1))), 10_000)
     except ValueError:
         page = 1
     query = org_select(SyncRun)

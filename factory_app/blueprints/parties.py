@@ -124,7 +124,7 @@ def index(plural):
     text = request.args.get("q", "")
     show_archived = request.args.get("archived") == "1"
     try:
-        page = max(1, int(request.args.get("page", 1)))
+        page = min(max(1, int(request.args.get("page", 1))), 10_000)
     except ValueError:
         page = 1
     rows = db.session.scalars(

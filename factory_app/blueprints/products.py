@@ -19,7 +19,7 @@ from ..services import products as product_service
 from ..web import get_or_404, org_id, org_select, redirect_to, render_invalid
 
 bp = Blueprint("products", __name__, url_prefix="/products")
-MAX_PRICE = Decimal("9999999999")
+MAX_PRICE = Decimal("99999999")
 
 
 class ProductForm(FlaskForm):

@@ -1,5 +1,6 @@
 from .accounting import (
-    ACTIVE, DISCONNECTED, NEEDS_RECONNECT, AccountingConnection, ExternalLink, PendingAuthorisation,
+    ACTIVE, DISCONNECTED, NEEDS_RECONNECT, AccountingConnection, DocumentPush, ExternalLink,
+    PendingAuthorisation,
 )
 from .documents import (
     ORDER_STATUSES, PURCHASE_STATUSES, Invoice, InvoiceLine, PurchaseOrder,
@@ -12,7 +13,7 @@ from .sync import ImportReview, RemoteRecord, SyncFailure, SyncRun
 
 __all__ = [
     "ACTIVE", "DISCONNECTED", "NEEDS_RECONNECT", "AccountingConnection", "ExternalLink",
-    "PendingAuthorisation", "ImportReview", "RemoteRecord", "SyncFailure", "SyncRun",
+    "PendingAuthorisation", "DocumentPush", "ImportReview", "RemoteRecord", "SyncFailure", "SyncRun",
     "ADDRESS_KINDS", "ORDER_STATUSES", "PURCHASE_STATUSES", "ROLES", "ROLE_ADMIN", "ROLE_STAFF",
     "Address", "ContactPerson", "Customer", "Invoice", "InvoiceLine", "Organisation", "Party",
     "Product", "PurchaseOrder", "PurchaseOrderLine", "SalesOrder", "SalesOrderLine", "Supplier",

@@ -2,13 +2,14 @@
 and remote records."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
-from .types import UTCDateTime, utcnow
+from .types import Money, UTCDateTime, utcnow
 
 ACTIVE, NEEDS_RECONNECT, DISCONNECTED = "active", "needs_reconnect", "disconnected"
 
@@ -47,6 +48,10 @@ class AccountingConnection(db.Model):
     purchase_account_code: Mapped[str | None] = mapped_column(String(50))
     tax_code_taxable: Mapped[str | None] = mapped_column(String(50))
     tax_code_free: Mapped[str | None] = mapped_column(String(50))
+    # sending documents
+    send_invoices: Mapped[bool] = mapped_column(default=False)
+    send_purchases: Mapped[bool] = mapped_column(default=False)
+    approve_documents: Mapped[bool] = mapped_column(default=False)  # else drafts in the package
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
     connected_by = relationship("User")
@@ -95,3 +100,35 @@ class ExternalLink(db.Model):
     remote_id: Mapped[str] = mapped_column(String(100))
     remote_name: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class DocumentPush(db.Model):
+    """A sales invoice or a purchase order on its way to (and in) the accounting package,
+    with the payment state read back for invoices."""
+    __tablename__ = "document_pushes"
+    __table_args__ = (UniqueConstraint("organisation_id", "doc_type", "doc_id", "remote_org_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    provider: Mapped[str] = mapped_column(String(20))
+    remote_org_id: Mapped[str] = mapped_column(String(100))
+    doc_type: Mapped[str] = mapped_column(String(20))  # invoice, purchase
+    doc_id: Mapped[int]
+    state: Mapped[str] = mapped_column(String(20), default="queued")  # queued sent failed waiting
+    message: Mapped[str | None] = mapped_column(Text)
+    remote_id: Mapped[str | None] = mapped_column(String(100), index=True)
+    remote_number: Mapped[str | None] = mapped_column(String(255))
+    remote_status: Mapped[str | None] = mapped_column(String(30))
+    pushed_version: Mapped[int | None]
+    wanted_version: Mapped[int] = mapped_column(default=0)
+    attempts: Mapped[int] = mapped_column(default=0)
+    amount_paid: Mapped[Decimal | None] = mapped_column(Money(2))
+    amount_due: Mapped[Decimal | None] = mapped_column(Money(2))
+    last_payment_date: Mapped[date | None]
+    payment_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    @property
+    def has_payments(self) -> bool:
+        return bool(self.amount_paid and self.amount_paid > 0)

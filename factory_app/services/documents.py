@@ -40,6 +40,11 @@ def _take_number(organisation_id: int, counter: str, prefix: str) -> str:
 
 def pricing_lock_reason(doc) -> str | None:
     """Why the products and prices of this document can't change now, or None."""
+    if isinstance(doc, SalesOrder) and doc.invoice is not None:
+        from ..accounting.push import lock_reason_for
+        reason = lock_reason_for(doc.invoice)
+        if reason:
+            return reason
     if doc.status == "cancelled":
         return f"This {'order' if isinstance(doc, SalesOrder) else 'purchase order'} is cancelled."
     if isinstance(doc, PurchaseOrder) and doc.status == "received":
@@ -71,6 +76,16 @@ def recalculate(doc) -> None:
     if isinstance(doc, SalesOrder) and doc.invoice is not None:
         _copy_lines_to_invoice(doc, doc.invoice)
     db.session.flush()
+    _push_changes(doc)
+
+
+def _push_changes(doc) -> None:
+    """A document already on its way to (or in) the accounting package follows the edit."""
+    from ..accounting.push import request_push
+    if isinstance(doc, SalesOrder) and doc.invoice is not None:
+        request_push("invoice", doc.invoice, only_if_sent=True)
+    elif isinstance(doc, PurchaseOrder) and doc.status != "draft":
+        request_push("purchase", doc, only_if_sent=True)
 
 
 # --- sales orders ---------------------------------------------------------------------
@@ -125,6 +140,8 @@ def update_document_header(doc, data: dict) -> None:
         if isinstance(doc, SalesOrder) and doc.invoice is not None:
             doc.invoice.customer = party
             doc.invoice.version += 1
+        db.session.flush()
+        _push_changes(doc)
     for field in HEADER_FIELDS[type(doc)]:
         if field in data:
             value = data[field]
@@ -228,6 +245,9 @@ def set_purchase_status(purchase: PurchaseOrder, action: str) -> None:
         raise ServiceError("Add at least one line before sending the purchase order.")
     purchase.status = target
     db.session.flush()
+    if target == "sent":
+        from ..accounting.push import request_push
+        request_push("purchase", purchase)
 
 
 # --- invoices -------------------------------------------------------------------------
@@ -264,4 +284,6 @@ def create_invoice(order: SalesOrder, issue_date: date | None = None) -> Invoice
     _copy_lines_to_invoice(order, invoice)
     order.status = "invoiced"
     db.session.flush()
+    from ..accounting.push import request_push
+    request_push("invoice", invoice)
     return invoice

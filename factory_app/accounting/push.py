@@ -1,0 +1,299 @@
+"""Sending invoices and purchase orders to the accounting package, and reading back an
+invoice's payment state.
+
+Exactly once: every push carries an idempotency key made of the document id and its
+version, and before creating, a document whose create response was lost is looked up by
+its reference. Retriable failures are retried with backoff (Retry-After honoured);
+rejections are shown, not retried; a connection that needs reconnecting parks the
+document until it is reconnected.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
+
+from flask import current_app
+from sqlalchemy import select
+
+from ..extensions import db
+from ..jobs import enqueue_after_commit, job_context, queue
+from ..models import (
+    ACTIVE, AccountingConnection, DocumentPush, ExternalLink, Invoice, PurchaseOrder, RemoteRecord,
+)
+from ..models.types import utcnow
+from ..money import format_money
+from . import connections as conn_service
+from . import provider as get_provider
+from .base import DocumentDraft, DocumentLine, PaymentState, ProviderError, ReconnectNeeded, Rejected, RetriableError
+
+DOC_TYPES = {"invoice": Invoice, "purchase": PurchaseOrder}
+BACKOFF = [2, 5, 15, 30, 60, 120, 300, 600]
+PAYMENT_CHECK_AGE = timedelta(minutes=1)
+
+
+# --- asking for a push ------------------------------------------------------------------
+
+def push_for(doc_type: str, doc, remote_org_id: str | None = None) -> DocumentPush | None:
+    query = select(DocumentPush).where(DocumentPush.organisation_id == doc.organisation_id,
+                                       DocumentPush.doc_type == doc_type, DocumentPush.doc_id == doc.id)
+    if remote_org_id:
+        query = query.where(DocumentPush.remote_org_id == remote_org_id)
+    return db.session.scalar(query.order_by(DocumentPush.id.desc()))
+
+
+def request_push(doc_type: str, doc, *, only_if_sent: bool = False) -> DocumentPush | None:
+    """Queue a push of this document's current version (after the caller commits).
+    only_if_sent: for edits, push only documents that are already in the package."""
+    connection = conn_service.current_connection(doc.organisation_id)
+    if connection is None:
+        return None
+    enabled = connection.send_invoices if doc_type == "invoice" else connection.send_purchases
+    push = push_for(doc_type, doc, connection.remote_org_id)
+    if push is None:
+        if only_if_sent or not enabled:
+            return None
+        push = DocumentPush(organisation_id=doc.organisation_id, provider=connection.provider,
+                            remote_org_id=connection.remote_org_id, doc_type=doc_type, doc_id=doc.id)
+        db.session.add(push)
+    if push.has_payments:
+        return push  # the package holds a paid document: nothing more is sent
+    if push.state == "sent" and push.pushed_version == doc.version:
+        return push
+    push.wanted_version = doc.version
+    push.state, push.message = "queued", None
+    db.session.flush()
+    _enqueue(push, doc.version)
+    return push
+
+
+def _enqueue(push: DocumentPush, version: int) -> None:
+    enqueue_after_commit("factory_app.accounting.push.push_document", push.id,
+                         job_id=f"push-{push.id}-v{version}-{push.attempts}", unique=True)
+
+
+def resume_waiting(organisation_id: int) -> int:
+    """After a reconnect: everything parked or stuck goes out."""
+    count = 0
+    for push in db.session.scalars(select(DocumentPush).where(
+            DocumentPush.organisation_id == organisation_id, DocumentPush.state.in_(("waiting", "queued")))):
+        push.state, push.message = "queued", None
+        _enqueue(push, push.wanted_version)
+        count += 1
+    db.session.flush()
+    return count
+
+
+def resend_stuck() -> int:
+    """Cron: pushes left queued for over two minutes (a worker died mid-job) go again."""
+    with job_context():
+        count = 0
+        cutoff = utcnow() - timedelta(minutes=2)
+        for push in db.session.scalars(select(DocumentPush).where(
+                DocumentPush.state == "queued", DocumentPush.updated_at < cutoff)):
+            push.attempts += 1
+            _enqueue(push, push.wanted_version)
+            count += 1
+        db.session.commit()
+        return count
+
+
+# --- the job ----------------------------------------------------------------------------
+
+def push_document(push_id: int) -> str:
+    with job_context():
+        push = db.session.get(DocumentPush, push_id)
+        if push is None:
+            return "gone"
+        doc = db.session.get(DOC_TYPES[push.doc_type], push.doc_id)
+        if doc is None:
+            return "gone"
+        if push.state == "sent" and push.pushed_version == doc.version:
+            return "already sent"
+        connection = conn_service.current_connection(push.organisation_id)
+        if connection is None or connection.status != ACTIVE or connection.remote_org_id != push.remote_org_id:
+            push.state, push.message = "waiting", "Waiting for the accounting package to be reconnected."
+            db.session.commit()
+            return "waiting"
+        try:
+            state = _send(connection, push, doc)
+        except RetriableError as exc:
+            db.session.rollback()
+            push = db.session.get(DocumentPush, push_id)
+            delay = exc.retry_after if exc.retry_after is not None else BACKOFF[min(push.attempts, len(BACKOFF) - 1)]
+            push.attempts += 1
+            push.state, push.message = "queued", f"Will try again in {int(delay)} s: {exc.message}"
+            db.session.commit()
+            queue().enqueue_in(timedelta(seconds=delay), "factory_app.accounting.push.push_document", push_id,
+                               job_id=f"push-{push_id}-retry-{push.attempts}")
+            return "retry"
+        except ReconnectNeeded as exc:
+            db.session.rollback()
+            push = db.session.get(DocumentPush, push_id)
+            push.state, push.message = "waiting", exc.message
+            db.session.commit()
+            return "waiting"
+        except Rejected as exc:
+            db.session.rollback()
+            push = db.session.get(DocumentPush, push_id)
+            push.state, push.message = "failed", exc.message
+            db.session.commit()
+            return "failed"
+        _store_state(push, state)
+        push.pushed_version = doc.version
+        push.state, push.message = "sent", None
+        if state.total != doc.total:
+            push.message = (f"The package's total {format_money(state.total)} differs from Factory's "
+                            f"{format_money(doc.total)}.")
+        db.session.commit()
+        return "sent"
+
+
+def _send(connection: AccountingConnection, push: DocumentPush, doc) -> PaymentState:
+    adapter = get_provider(connection.provider)
+    draft = build_draft(connection, push.doc_type, doc)
+    key = f"factory-{push.doc_type}-{doc.id}-v{doc.version}"
+    remote_id = push.remote_id
+    if remote_id is None:  # a create whose response was lost is found by its reference
+        found = conn_service.call(connection, lambda s: adapter.find_document(s, draft.kind, draft.reference))
+        remote_id = found.remote_id if found else None
+    return conn_service.call(connection, lambda s: adapter.save_document(s, draft, remote_id, key))
+
+
+def _store_state(push: DocumentPush, state: PaymentState) -> None:
+    push.remote_id = state.remote_id or push.remote_id
+    push.remote_number = state.number or push.remote_number
+    push.remote_status = state.status
+    push.amount_paid, push.amount_due = state.amount_paid, state.amount_due
+    push.last_payment_date = state.last_payment_date.date() if isinstance(state.last_payment_date, datetime) \
+        else state.last_payment_date
+    push.payment_checked_at = utcnow()
+
+
+def build_draft(connection: AccountingConnection, doc_type: str, doc) -> DocumentDraft:
+    """The document as the package should hold it: linked contact, linked items where
+    products are linked, mapped accounts and tax rates, Factory's own amounts."""
+    party = doc.customer if doc_type == "invoice" else doc.supplier
+    link = db.session.scalar(conn_service.links_for(connection, party.kind).where(ExternalLink.local_id == party.id))
+    if link is None:
+        raise Rejected(f"Link this {party.kind} to the accounting package first: {party.name} is not linked.")
+    account = connection.sales_account_code if doc_type == "invoice" else connection.purchase_account_code
+    if not account:
+        raise Rejected("Choose the " + ("sales" if doc_type == "invoice" else "purchases")
+                       + " account under Settings > Integrations > Accounts and tax.")
+    rates = {r.code: Decimal(r.data or "0") for r in db.session.scalars(select(RemoteRecord).where(
+        RemoteRecord.organisation_id == connection.organisation_id, RemoteRecord.remote_org_id == connection.remote_org_id,
+        RemoteRecord.kind == "tax_rate", RemoteRecord.archived.is_(False)))}
+    product_ids = [l.product_id for l in doc.lines if l.product_id]
+    item_codes = {}
+    if product_ids:
+        for product_link, code in db.session.execute(
+                select(ExternalLink.local_id, RemoteRecord.code).join(RemoteRecord, RemoteRecord.remote_id == ExternalLink.remote_id)
+                .where(ExternalLink.organisation_id == connection.organisation_id, ExternalLink.local_type == "product",
+                       ExternalLink.remote_org_id == connection.remote_org_id, ExternalLink.local_id.in_(product_ids),
+                       RemoteRecord.organisation_id == connection.organisation_id, RemoteRecord.kind == "item",
+                       RemoteRecord.remote_org_id == connection.remote_org_id)):
+            item_codes[product_link] = code
+    lines = []
+    for line in doc.lines:
+        lines.append(DocumentLine(
+            description=line.description or (line.product.name if line.product else "Item"),
+            quantity=line.quantity, unit_price=line.unit_price, discount_percent=line.discount_percent,
+            tax_code=_tax_code(connection, rates, line.tax_rate), account_code=account,
+            item_code=item_codes.get(line.product_id), line_amount=line.line_subtotal))
+    if not lines:
+        raise Rejected("The document has no lines.")
+    if doc_type == "invoice":
+        return DocumentDraft(kind="sales_invoice", contact_remote_id=link.remote_id, number=None,
+                             reference=doc.number, issue_date=doc.issue_date, due_date=doc.due_date,
+                             currency=doc.currency, lines=tuple(lines), approved=connection.approve_documents)
+    from ..models import Organisation
+    org = db.session.get(Organisation, doc.organisation_id)
+    due = doc.expected_date or (doc.order_date + timedelta(days=org.payment_terms_days))
+    return DocumentDraft(kind="bill", contact_remote_id=link.remote_id, number=doc.number, reference=doc.number,
+                         issue_date=doc.order_date, due_date=due, currency=org.base_currency, lines=tuple(lines),
+                         approved=connection.approve_documents)
+
+
+def _tax_code(connection: AccountingConnection, rates: dict[str, Decimal], rate: Decimal) -> str:
+    mapped = connection.tax_code_taxable if rate > 0 else connection.tax_code_free
+    if mapped and rates.get(mapped) == rate:
+        return mapped
+    same = sorted(code for code, r in rates.items() if r == rate)
+    if mapped is None and not same:
+        raise Rejected("Choose the tax rates under Settings > Integrations > Accounts and tax.")
+    if not same:
+        raise Rejected(f"The accounting package has no tax rate of {rate.normalize()} %.")
+    return same[0]
+
+
+# --- payment state ----------------------------------------------------------------------
+
+def refresh_payment_state(push: DocumentPush, timeout: float | None = None) -> bool:
+    """Read the invoice's payment state from the package; False when it can't be reached."""
+    if push.remote_id is None:
+        return False
+    connection = conn_service.current_connection(push.organisation_id)
+    if connection is None or connection.status != ACTIVE or connection.remote_org_id != push.remote_org_id:
+        return False
+    config = dict(current_app.config)
+    if timeout is not None:
+        config["ACCOUNTING_HTTP_TIMEOUT"] = timeout
+    adapter = get_provider(connection.provider, config)
+    try:
+        state = conn_service.call(connection, lambda s: adapter.payment_state(s, push.remote_id))
+    except ProviderError:
+        return False
+    _store_state(push, state)
+    db.session.flush()
+    return True
+
+
+def refresh_payment_job(push_id: int) -> str:
+    with job_context():
+        push = db.session.get(DocumentPush, push_id)
+        if push is None:
+            return "gone"
+        ok = refresh_payment_state(push)
+        db.session.commit()
+        return "refreshed" if ok else "unreachable"
+
+
+def check_payment_if_stale(invoice: Invoice) -> str | None:
+    """Opening an order: re-read a sent invoice's payments if the last look is over a
+    minute old. Returns a note when the package could not be asked."""
+    push = push_for("invoice", invoice)
+    if push is None or push.remote_id is None or push.has_payments:
+        return None
+    if push.payment_checked_at and push.payment_checked_at > utcnow() - PAYMENT_CHECK_AGE:
+        return None
+    if refresh_payment_state(push, timeout=2):
+        return None
+    when = push.payment_checked_at.strftime("%d %b, %H:%M UTC") if push.payment_checked_at else "never"
+    return f"The accounting package could not be reached; payments as last known ({when})."
+
+
+def lock_reason_for(invoice: Invoice) -> str | None:
+    push = push_for("invoice", invoice)
+    if push is None or not push.has_payments:
+        return None
+    package = get_provider(push.provider).display_name
+    when = f" on {push.last_payment_date.day} {push.last_payment_date.strftime('%b')}" if push.last_payment_date else ""
+    return f"Payment of {format_money(push.amount_paid)} applied in {package}{when}."
+
+
+def handle_webhook_events(events: list[dict]) -> int:
+    """INVOICE events: refresh the payment state of the invoices Factory sent."""
+    count = 0
+    for event in events:
+        if event.get("eventCategory") != "INVOICE" or not event.get("resourceId"):
+            continue
+        for push in db.session.scalars(select(DocumentPush).where(
+                DocumentPush.remote_id == str(event["resourceId"]),
+                DocumentPush.remote_org_id == str(event.get("tenantId", "")))):
+            enqueue_after_commit("factory_app.accounting.push.refresh_payment_job", push.id)
+            count += 1
+    return count
+
+
+__all__ = ["build_draft", "check_payment_if_stale", "handle_webhook_events", "lock_reason_for", "push_document",
+           "push_for", "refresh_payment_state", "request_push", "resend_stuck", "resume_waiting"]
