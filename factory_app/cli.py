@@ -109,19 +109,24 @@ def _start_sandbox(supervisor: "Supervisor", env: dict, folder, host: str, port:
     secret_file = folder / "sandbox_client_secret"
     if not secret_file.exists():
         secret_file.write_text(secrets.token_urlsafe(32))
+    webhook_file = folder / "sandbox_webhook_key"
+    if not webhook_file.exists():
+        webhook_file.write_text(secrets.token_urlsafe(32))
+    webhook_key = webhook_file.read_text().strip()
     sandbox_port = free_port()
     url = f"http://127.0.0.1:{sandbox_port}"
     client_id, client_secret = "factory-demo", secret_file.read_text().strip()
     supervisor.start("sandbox", [
         sys.executable, "-m", "sandbox", "--host", "127.0.0.1", "--port", str(sandbox_port),
         "--data", str(folder / "sandbox.db"), "--client-id", client_id, "--client-secret", client_secret,
+        "--webhook-url", f"http://{host}:{port}/webhooks/xero", "--webhook-key", webhook_key,
     ], env)
     if not _wait_for_http(f"{url}/.well-known/openid-configuration"):
         raise SystemExit("factory-app: the Xero sandbox did not start.")
-    env.update({"XERO_CLIENT_ID": client_id, "XERO_CLIENT_SECRET": client_secret,
+    env.update({"XERO_CLIENT_ID": client_id, "XERO_CLIENT_SECRET": client_secret, "XERO_WEBHOOK_KEY": webhook_key,
                 "XERO_IDENTITY_URL": url, "XERO_API_URL": url, "FACTORY_SANDBOX_URL": url,
                 "XERO_REDIRECT_URI": f"http://{host}:{port}/settings/integrations/xero/callback"})
-    os.environ.update({k: env[k] for k in ("XERO_CLIENT_ID", "XERO_CLIENT_SECRET", "XERO_IDENTITY_URL",
+    os.environ.update({k: env[k] for k in ("XERO_CLIENT_ID", "XERO_CLIENT_SECRET", "XERO_WEBHOOK_KEY", "XERO_IDENTITY_URL",
                                             "XERO_API_URL", "FACTORY_SANDBOX_URL", "XERO_REDIRECT_URI")})
     print(f"factory-app: Xero sandbox on {url}/ (its ledger page plays the bookkeeper)")
     return url

@@ -62,6 +62,7 @@ def from_environment(folder: Path) -> dict:
         "XERO_API_URL": os.environ.get("XERO_API_URL", "https://api.xero.com"),
         "XERO_REDIRECT_URI": os.environ.get("XERO_REDIRECT_URI", ""),
         "XERO_SCOPES": os.environ.get("XERO_SCOPES", ""),
+        "XERO_WEBHOOK_KEY": os.environ.get("XERO_WEBHOOK_KEY", ""),
         # Set by `factory-app serve` when it runs the local Xero sandbox (demo only).
         "SANDBOX_URL": os.environ.get("FACTORY_SANDBOX_URL", ""),
     }

@@ -16,7 +16,7 @@ from .extensions import db, htmx, login_manager
 from .models import User
 from .money import format_money
 
-PUBLIC_ENDPOINTS = {"static", "auth.login", "auth.signup", "health"}
+PUBLIC_ENDPOINTS = {"static", "auth.login", "auth.signup", "health", "webhooks.xero"}
 
 
 # --- tenancy --------------------------------------------------------------------------

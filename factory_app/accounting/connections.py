@@ -30,6 +30,9 @@ from .base import (
 from .crypto import decrypt, encrypt
 
 REFRESH_MARGIN = timedelta(minutes=2)
+CARRIED_OVER = ("contacts_bookmark", "items_bookmark", "sales_account_code", "purchase_account_code",
+                "tax_code_taxable", "tax_code_free", "send_invoices", "send_purchases", "approve_documents",
+                "last_update_at")
 PENDING_LIFETIME = timedelta(minutes=15)
 T = TypeVar("T")
 
@@ -181,6 +184,12 @@ def _open_connection(organisation_id, user_id, provider_key, tokens: TokenSet,
         remote_org_id=remote.remote_id, remote_org_name=remote.name, remote_connection_id=remote.connection_id,
         access_token_enc=encrypt(tokens.access_token), refresh_token_enc=encrypt(tokens.refresh_token),
         access_expires_at=tokens.expires_at, scopes=tokens.scope, connected_by_id=user_id)
+    previous = db.session.scalar(select(AccountingConnection).where(
+        AccountingConnection.organisation_id == organisation_id, AccountingConnection.provider == provider_key,
+        AccountingConnection.remote_org_id == remote.remote_id).order_by(AccountingConnection.id.desc()))
+    if previous is not None:  # the same organisation again: its settings come back with its links
+        for field in CARRIED_OVER:
+            setattr(connection, field, getattr(previous, field))
     db.session.add(connection)
     db.session.flush()
     return connection

@@ -41,32 +41,38 @@ def push_for(doc_type: str, doc, remote_org_id: str | None = None) -> DocumentPu
     return db.session.scalar(query.order_by(DocumentPush.id.desc()))
 
 
-def request_push(doc_type: str, doc, *, only_if_sent: bool = False) -> DocumentPush | None:
+def request_push(doc_type: str, doc, *, only_if_sent: bool = False, force: bool = False) -> DocumentPush | None:
     """Queue a push of this document's current version (after the caller commits).
-    only_if_sent: for edits, push only documents that are already in the package."""
+    only_if_sent: for edits, push only documents that are already on their way.
+    force: a person pressed Send / Retry, whatever the automatic setting says."""
     connection = conn_service.current_connection(doc.organisation_id)
     if connection is None:
         return None
-    enabled = connection.send_invoices if doc_type == "invoice" else connection.send_purchases
+    enabled = force or (connection.send_invoices if doc_type == "invoice" else connection.send_purchases)
     push = push_for(doc_type, doc, connection.remote_org_id)
     if push is None:
         if only_if_sent or not enabled:
             return None
         push = DocumentPush(organisation_id=doc.organisation_id, provider=connection.provider,
-                            remote_org_id=connection.remote_org_id, doc_type=doc_type, doc_id=doc.id)
+                            remote_org_id=connection.remote_org_id, doc_type=doc_type, doc_id=doc.id, attempts=0)
         db.session.add(push)
     if push.has_payments:
         return push  # the package holds a paid document: nothing more is sent
     if push.state == "sent" and push.pushed_version == doc.version:
         return push
+    if push.state == "queued" and push.wanted_version == doc.version and not force:
+        return push  # a double click: already on its way
     push.wanted_version = doc.version
     push.state, push.message = "queued", None
-    db.session.flush()
+    db.session.flush()  # the job needs the row's id
     _enqueue(push, doc.version)
     return push
 
 
 def _enqueue(push: DocumentPush, version: int) -> None:
+    """One job per request to send; the job id is unique per request, so the same
+    request enqueued twice runs once (and a run twice would find it sent anyway)."""
+    push.attempts += 1
     enqueue_after_commit("factory_app.accounting.push.push_document", push.id,
                          job_id=f"push-{push.id}-v{version}-{push.attempts}", unique=True)
 
@@ -90,7 +96,6 @@ def resend_stuck() -> int:
         cutoff = utcnow() - timedelta(minutes=2)
         for push in db.session.scalars(select(DocumentPush).where(
                 DocumentPush.state == "queued", DocumentPush.updated_at < cutoff)):
-            push.attempts += 1
             _enqueue(push, push.wanted_version)
             count += 1
         db.session.commit()
@@ -297,3 +302,14 @@ def handle_webhook_events(events: list[dict]) -> int:
 
 __all__ = ["build_draft", "check_payment_if_stale", "handle_webhook_events", "lock_reason_for", "push_document",
            "push_for", "refresh_payment_state", "request_push", "resend_stuck", "resume_waiting"]
+
+
+def push_view(doc_type: str, doc) -> dict:
+    """What a page shows of a document's life in the package."""
+    push = push_for(doc_type, doc)
+    if push is None:
+        return {"push": None}
+    adapter = get_provider(push.provider)
+    kind = "sales_invoice" if doc_type == "invoice" else "bill"
+    return {"push": push, "push_package": adapter.display_name,
+            "push_url": adapter.document_url(kind, push.remote_id) if push.remote_id else None}

@@ -14,6 +14,7 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
+from ..accounting import push as push_service
 from ..extensions import db, htmx
 from ..forms import ExactDecimalField, IdSelectField, TrimmedStringField, choices
 from ..models import Product
@@ -164,8 +165,13 @@ def register_document_routes(bp: Blueprint, kind: DocKind, header_form_class) ->
                     db.session.commit()
                     flash(f"{kind.title} {doc.number} was saved.", "success")
                     return redirect_to(url_for(f"{kind.endpoint}.edit", doc_id=doc.id))
-            return render_template("documents/edit.html", form=form, **editor_context(doc)), 422
-        return render_template("documents/edit.html", form=form, **editor_context(doc))
+            return render_template("documents/edit.html", form=form, **editor_context(doc), **push_context(doc)), 422
+        note = None
+        if getattr(doc, "invoice", None) is not None:  # has a payment been applied meanwhile?
+            note = push_service.check_payment_if_stale(doc.invoice)
+            db.session.commit()
+        return render_template("documents/edit.html", form=form, payment_note=note, **editor_context(doc),
+                               **push_context(doc))
 
     @bp.route("/<int:doc_id>/lines", methods=["POST"], endpoint="add_line")
     def add_line(doc_id):
@@ -221,6 +227,14 @@ def register_document_routes(bp: Blueprint, kind: DocKind, header_form_class) ->
                 return refused(exc)
             db.session.commit()
         return render_editor(doc)
+
+
+def push_context(doc) -> dict:
+    if getattr(doc, "invoice", None) is not None:
+        return {"push_doc_type": "invoice", "push_doc": doc.invoice, **push_service.push_view("invoice", doc.invoice)}
+    if doc.kind == "purchase":
+        return {"push_doc_type": "purchase", "push_doc": doc, **push_service.push_view("purchase", doc)}
+    return {}
 
 
 class HeaderFormBase(FlaskForm):

@@ -31,6 +31,13 @@ def redirect_uri(provider_key: str) -> str:
     return configured or url_for("integrations.callback", provider_key=provider_key, _external=True)
 
 
+def _after_connect(connection) -> None:
+    """Documents that waited for a reconnect go out now."""
+    from ..accounting import push as push_service
+    if push_service.resume_waiting(connection.organisation_id):
+        db.session.commit()
+
+
 def page_context():
     connection = conn_service.current_connection(org_id())
     context = {"connection": connection, "providers": providers(),
@@ -83,6 +90,7 @@ def callback(provider_key):
     db.session.commit()
     if outcome.pending is not None:
         return redirect_to(url_for("integrations.choose", pending_id=outcome.pending.id))
+    _after_connect(outcome.connection)
     flash(f"Connected to {outcome.connection.remote_org_name}.", "success")
     return redirect_to(url_for("integrations.index"))
 
@@ -98,6 +106,7 @@ def choose(pending_id):
             connection = conn_service.choose_organisation(org_id(), current_user.id, pending_id,
                                                           request.form.get("remote_org_id", ""))
             db.session.commit()
+            _after_connect(connection)
             flash(f"Connected to {connection.remote_org_name}.", "success")
             return redirect_to(url_for("integrations.index"))
     except ConnectError as exc:
@@ -291,3 +300,16 @@ def accounting_package():
     if connection is None or connection.status != "active":
         return {"accounting": None}
     return {"accounting": {"connection": connection, "name": get_provider(connection.provider).display_name}}
+
+
+@bp.route("/sending", methods=["POST"])
+def sending():
+    connection = conn_service.current_connection(org_id())
+    if connection is None:
+        abort(404)
+    connection.send_invoices = request.form.get("send_invoices") == "y"
+    connection.send_purchases = request.form.get("send_purchases") == "y"
+    connection.approve_documents = request.form.get("status") == "approved"
+    db.session.commit()
+    flash("Sending settings saved.", "success")
+    return redirect_to(url_for("integrations.index"))

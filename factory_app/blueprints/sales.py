@@ -1,10 +1,11 @@
 """Sales orders and their invoices."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, render_template, url_for
+from flask import Blueprint, flash, render_template, request, url_for
 from wtforms import DateField
 from wtforms.validators import Optional
 
+from ..accounting import push as push_service
 from ..extensions import db
 from ..forms import IdSelectField, RequiredChoice
 from ..models import ORDER_STATUSES, Customer, Invoice, SalesOrder
@@ -54,4 +55,17 @@ def invoices():
 
 @bp.route("/invoices/<int:invoice_id>")
 def invoice(invoice_id):
-    return render_template("sales/invoice.html", invoice=get_or_404(Invoice, invoice_id))
+    invoice = get_or_404(Invoice, invoice_id)
+    return render_template("sales/invoice.html", invoice=invoice, **push_service.push_view("invoice", invoice))
+
+
+@bp.route("/invoices/<int:invoice_id>/push", methods=["GET", "POST"])
+def invoice_push(invoice_id):
+    """The invoice's state in the package (polls itself while queued); POST sends it now."""
+    invoice = get_or_404(Invoice, invoice_id)
+    if request.method == "POST":
+        if push_service.request_push("invoice", invoice, force=True) is None:
+            flash("Connect an accounting package first (Settings > Integrations).", "error")
+        db.session.commit()
+    return render_template("documents/_push.html", doc_type="invoice", doc=invoice,
+                           **push_service.push_view("invoice", invoice))

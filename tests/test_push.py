@@ -1,0 +1,242 @@
+"""Invoices and bills to the package, exactly once; the payment lock; webhooks."""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import threading
+from datetime import date, timedelta
+from decimal import Decimal as D
+
+import pytest
+import requests
+from sqlalchemy import func, select
+from werkzeug.serving import make_server
+
+from factory_app.accounting import connections as conn_service
+from factory_app.accounting import provider as get_provider
+from factory_app.accounting import push as push_service
+from factory_app.extensions import db
+from factory_app.localredis import free_port
+from factory_app.models import Customer, DocumentPush, Invoice, PurchaseOrder, SalesOrder, SalesOrderLine, Supplier
+
+from . import factories
+from .conftest import HTMX, make_app
+from .test_integrations import admin, connect, sandbox, xero_app  # noqa: F401  (fixtures)
+from .test_sync import work
+
+WEBHOOK_KEY = "test-webhook-key"
+
+
+@pytest.fixture()
+def ready(xero_app, admin, tenant, redis_conn):  # noqa: F811
+    """Connected, lists synced, accounts and tax mapped, sending on (approved), and a
+    linked customer and supplier."""
+    connect(admin, ["Harbour"])
+    with xero_app.app_context():
+        customer = factories.customer(tenant.org_id, "Coastal Kitchens Pty Ltd", email="accounts@coastalkitchens.example").id
+        supplier = factories.supplier(tenant.org_id, "BlueScope Distribution", email="orders@bluescope-dist.example").id
+    for kind in ("sync", "import_customers", "import_suppliers"):
+        admin.post("/settings/integrations/runs", data={"kind": kind}, headers=HTMX)
+    work(xero_app)
+    admin.post("/settings/integrations/mapping", data={"sales_account_code": "200", "purchase_account_code": "300",
+                                                      "tax_code_taxable": "OUTPUT", "tax_code_free": "EXEMPTOUTPUT"})
+    admin.post("/settings/integrations/sending", data={"send_invoices": "y", "send_purchases": "y", "status": "approved"})
+    return {"client": admin, "customer": customer, "supplier": supplier}
+
+
+def invoice_order(xero_app, tenant, customer_id, lines):
+    with xero_app.app_context():
+        order = factories.order(tenant.org_id, customer_id, lines=lines, status="confirmed")
+        return order.id
+
+
+def remote_invoices(xero_app, tenant, reference):
+    with xero_app.app_context():
+        connection = conn_service.current_connection(tenant.org_id)
+        adapter = get_provider("xero")
+        return conn_service.call(connection, lambda s: adapter._api(
+            "GET", s, "Invoices", params={"where": f'Reference=="{reference}"', "page": 1}))["Invoices"]
+
+
+def the_push(xero_app, doc_type="invoice") -> DocumentPush:
+    with xero_app.app_context():
+        push = db.session.scalar(select(DocumentPush).where(DocumentPush.doc_type == doc_type))
+        db.session.expunge(push)
+        return push
+
+
+def test_invoice_goes_out_with_our_totals_to_the_cent(xero_app, ready, tenant):
+    order_id = invoice_order(xero_app, tenant, ready["customer"], [
+        (None, "12", "48.50", "12.5", "10"), (None, "3", "0.335", "0", "10"), (None, "1", "65", "0", "0")])
+    client = ready["client"]
+    response = client.post(f"/orders/{order_id}/invoice")
+    assert response.status_code == 302
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Queued" in page and "hx-trigger" in page
+    work(xero_app)
+    push = the_push(xero_app)
+    assert push.state == "sent", push.message
+    with xero_app.app_context():
+        invoice = db.session.scalar(select(Invoice))
+        ours = (invoice.subtotal, invoice.tax_total, invoice.total, invoice.number)
+    [remote] = remote_invoices(xero_app, tenant, ours[3])
+    assert (D(str(remote["SubTotal"])), D(str(remote["TotalTax"])), D(str(remote["Total"]))) == ours[:3]
+    assert remote["Type"] == "ACCREC" and remote["Status"] == "AUTHORISED" and push.remote_number == remote["InvoiceNumber"]
+    page = client.get(f"/orders/invoices/{push.doc_id}").get_data(as_text=True)
+    assert "Sent" in page and remote["InvoiceNumber"] in page and "Open in Xero" in page
+
+
+def test_exactly_once_under_double_clicks_retries_and_a_lost_response(xero_app, ready, tenant, sandbox):
+    order_id = invoice_order(xero_app, tenant, ready["customer"], [(None, "2", "10", "0", "10")])
+    client = ready["client"]
+    client.post(f"/orders/{order_id}/invoice")
+    with xero_app.app_context():
+        invoice = db.session.scalar(select(Invoice))
+        number, invoice_id = invoice.number, invoice.id
+        connection = conn_service.current_connection(tenant.org_id)
+        # the package got the invoice but the answer was lost: it exists there already
+        draft = push_service.build_draft(connection, "invoice", invoice)
+        conn_service.call(connection, lambda s: get_provider("xero").save_document(s, draft, None, "lost-response"))
+    client.post(f"/orders/invoices/{invoice_id}/push")  # a double click
+    client.post(f"/orders/invoices/{invoice_id}/push")
+    requests.post(f"{sandbox.url}/__sandbox/faults", json={"kind": "503", "count": 1, "path": "/api.xro/2.0/Invoices"},
+                  timeout=5)
+    work(xero_app)
+    push = the_push(xero_app)
+    if push.state != "sent":  # the fault hit: what the scheduled retry does
+        with xero_app.app_context():
+            assert "Will try again" in (push.message or "")
+            assert push_service.push_document(push.id) == "sent"
+    with xero_app.app_context():
+        assert push_service.push_document(push.id) == "already sent"  # running the job twice is harmless
+    assert len(remote_invoices(xero_app, tenant, number)) == 1
+
+
+def test_an_edit_before_payment_follows_and_a_payment_locks(xero_app, ready, tenant, sandbox):
+    order_id = invoice_order(xero_app, tenant, ready["customer"], [(None, "2", "500", "0", "10")])
+    client = ready["client"]
+    client.post(f"/orders/{order_id}/invoice")
+    work(xero_app)
+    with xero_app.app_context():
+        line_id = db.session.scalar(select(SalesOrderLine.id))
+        number = db.session.scalar(select(Invoice.number))
+    # the customer adds two more panels: the invoice in the package follows
+    edited = client.post(f"/orders/{order_id}/lines/{line_id}", headers=HTMX, data={
+        "quantity": "4", "unit_price": "500", "tax_rate": "10", "discount_percent": "0", "description": "Panels"})
+    assert edited.status_code == 200
+    work(xero_app)
+    [remote] = remote_invoices(xero_app, tenant, number)
+    assert D(str(remote["Total"])) == D("2200.00")
+    push = the_push(xero_app)
+    # Priya applies a part payment in Xero
+    paid = requests.post(f"{sandbox.url}/ledger/payments", data={
+        "tenant_id": remote["Contact"].get("ContactID") and push.remote_org_id, "invoice_id": push.remote_id,
+        "amount": "500.00", "date": "2026-12-03"}, timeout=10, allow_redirects=False)
+    assert paid.status_code in (200, 302, 303)
+    with xero_app.app_context():
+        row = db.session.get(DocumentPush, push.id)
+        row.payment_checked_at = row.payment_checked_at - timedelta(minutes=5)  # last looked a while ago
+        db.session.commit()
+    page = client.get(f"/orders/{order_id}").get_data(as_text=True)
+    assert "Products and prices are locked." in page and "Payment of $500.00 applied in Xero on 3 Dec" in page
+    assert "Part-paid" in page and 'name="quantity"' not in page
+    for url, data in [(f"/orders/{order_id}/lines", {}),
+                      (f"/orders/{order_id}/lines/{line_id}", {"quantity": "9", "unit_price": "1", "tax_rate": "0"}),
+                      (f"/orders/{order_id}/lines/{line_id}/delete", {})]:
+        refused = client.post(url, data=data, headers=HTMX)
+        assert refused.status_code == 409 and "Payment of $500.00" in refused.headers["HX-Trigger"]
+    with xero_app.app_context():
+        customer_id = db.session.get(SalesOrder, order_id).customer_id
+    notes = client.post(f"/orders/{order_id}", data={"customer_id": str(customer_id), "order_date": "2026-12-01",
+                                                     "delivery_notes": "Crane access from the lane"})
+    assert notes.status_code == 302
+    with xero_app.app_context():
+        order = db.session.get(SalesOrder, order_id)
+        assert order.delivery_notes == "Crane access from the lane" and order.lines[0].quantity == D("4")
+
+
+def test_unlinked_customer_fails_with_a_clear_message_then_retry(xero_app, ready, tenant):
+    with xero_app.app_context():
+        stranger = factories.customer(tenant.org_id, "Brand New Customer").id
+    order_id = invoice_order(xero_app, tenant, stranger, [(None, "1", "10", "0", "10")])
+    ready["client"].post(f"/orders/{order_id}/invoice")
+    work(xero_app)
+    push = the_push(xero_app)
+    assert push.state == "failed" and "Link this customer" in push.message
+    page = ready["client"].get(f"/orders/invoices/{push.doc_id}").get_data(as_text=True)
+    assert "Action required" in page and "Retry" in page
+
+
+def test_a_bill_for_a_sent_purchase_order(xero_app, ready, tenant):
+    with xero_app.app_context():
+        purchase = factories.purchase(tenant.org_id, ready["supplier"], lines=[(None, "40", "21.3025", "10")])
+        purchase_id, number = purchase.id, purchase.number
+    ready["client"].post(f"/purchases/{purchase_id}/status", data={"action": "send"})
+    work(xero_app)
+    push = the_push(xero_app, "purchase")
+    assert push.state == "sent", push.message
+    [remote] = remote_invoices(xero_app, tenant, number)
+    assert remote["Type"] == "ACCPAY" and D(str(remote["Total"])) == D("937.31")
+
+
+def test_a_document_waits_for_a_reconnect(xero_app, ready, tenant, sandbox):
+    requests.post(f"{sandbox.url}/__sandbox/connections/remove", json={}, timeout=5)
+    order_id = invoice_order(xero_app, tenant, ready["customer"], [(None, "1", "10", "0", "10")])
+    ready["client"].post(f"/orders/{order_id}/invoice")
+    work(xero_app)
+    assert the_push(xero_app).state == "waiting"
+    connect(ready["client"], ["Harbour"])
+    work(xero_app)
+    push = the_push(xero_app)
+    assert push.state == "sent", push.message
+
+
+def sign(body: bytes, key: str = WEBHOOK_KEY) -> str:
+    return base64.b64encode(hmac.new(key.encode(), body, hashlib.sha256).digest()).decode()
+
+
+@pytest.fixture()
+def webhook_app(app, database_url, redis_url):
+    return make_app(database_url, redis_url, XERO_WEBHOOK_KEY=WEBHOOK_KEY)
+
+
+def test_webhook_signature_is_checked(webhook_app, redis_conn):
+    client = webhook_app.test_client()
+    body = json.dumps({"events": [], "firstEventSequence": 0, "lastEventSequence": 0, "entropy": "x"}).encode()
+    assert client.post("/webhooks/xero", data=body).status_code == 401
+    assert client.post("/webhooks/xero", data=body, headers={"x-xero-signature": sign(body, "wrong")}).status_code == 401
+    good = client.post("/webhooks/xero", data=body, headers={"x-xero-signature": sign(body)})
+    assert good.status_code == 200 and good.data == b""
+
+
+def test_webhook_invoice_event_refreshes_payment_state_and_handshake_passes(app, database_url, redis_url, tmp_path,
+                                                                            tenant, redis_conn):
+    from sandbox.testing import SandboxServer
+    port = free_port()
+    live = make_app(database_url, redis_url, XERO_WEBHOOK_KEY=WEBHOOK_KEY)
+    server = make_server("127.0.0.1", port, live, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    sandbox_server = SandboxServer(str(tmp_path / "sb.db"), test_controls=True, webhook_url=f"http://127.0.0.1:{port}/webhooks/xero",
+                                   webhook_key=WEBHOOK_KEY).start()
+    try:
+        result = requests.post(f"{sandbox_server.url}/__sandbox/webhooks/intent", timeout=30).json()
+        assert result["passed"], result
+        with live.app_context():
+            db.session.add(DocumentPush(organisation_id=tenant.org_id, provider="xero", remote_org_id="tenant-1",
+                                        doc_type="invoice", doc_id=1, state="sent", remote_id="inv-1"))
+            db.session.commit()
+            body = json.dumps({"events": [{"resourceUrl": "x", "resourceId": "inv-1", "tenantId": "tenant-1",
+                                           "tenantType": "ORGANISATION", "eventCategory": "INVOICE",
+                                           "eventType": "UPDATE", "eventDateUtc": "2026-12-03T00:00:00"}],
+                               "firstEventSequence": 1, "lastEventSequence": 1, "entropy": "y"}).encode()
+        response = requests.post(f"http://127.0.0.1:{port}/webhooks/xero", data=body,
+                                 headers={"x-xero-signature": sign(body)}, timeout=10)
+        assert response.status_code == 200
+        from rq import Queue
+        jobs = Queue("default", connection=redis_conn).jobs
+        assert [j.func_name for j in jobs] == ["factory_app.accounting.push.refresh_payment_job"]
+    finally:
+        sandbox_server.stop()
+        server.shutdown()
