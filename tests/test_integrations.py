@@ -327,3 +327,42 @@ def test_not_configured_package_says_so(app, tenant):
     assert "Not set up on this server" in page
     response = tenant.client().post("/settings/integrations/xero/connect", follow_redirects=True)
     assert "not set up on this Factory server" in response.get_data(as_text=True)
+
+
+def test_the_call_budget_is_shared_and_waits_or_says_when(xero_app, admin, tenant, sandbox, redis_conn):
+    connect(admin, ["Harbour"])
+    from factory_app.accounting.ratelimit import Budget
+    with xero_app.app_context():
+        row = conn_service.current_connection(tenant.org_id)
+        budget = Budget(row.remote_org_id, per_minute=3, concurrent=5)
+        for _ in range(3):
+            with budget.call(wait=0):
+                pass
+        with pytest.raises(RetriableError) as caught:
+            with budget.call(wait=0):
+                pass
+        assert 0 < caught.value.retry_after <= 60.1
+
+
+def test_five_at_a_time_across_threads_means_no_429(xero_app, admin, tenant, sandbox, redis_conn):
+    connect(admin, ["Harbour"])
+    control(sandbox, "faults", kind="timeout", count=8, path="/api.xro/2.0/Accounts", seconds=1)
+    errors = []
+
+    def one_call():
+        with xero_app.app_context():
+            try:
+                row = conn_service.current_connection(tenant.org_id)
+                conn_service.call(row, get_provider("xero").accounts, wait=30)
+            except Exception as exc:  # noqa: BLE001 - reported below
+                errors.append(exc)
+            finally:
+                db.session.remove()
+    threads = [threading.Thread(target=one_call) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == []
+    statuses = [r["status"] for r in sandbox_state(sandbox)["requests"] if r["path"].endswith("/Accounts")]
+    assert len(statuses) == 8 and 429 not in statuses

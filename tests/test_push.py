@@ -240,3 +240,17 @@ def test_webhook_invoice_event_refreshes_payment_state_and_handshake_passes(app,
     finally:
         sandbox_server.stop()
         server.shutdown()
+
+
+def test_the_sync_reads_payments_of_unpaid_invoices(xero_app, ready, tenant, sandbox):
+    order_id = invoice_order(xero_app, tenant, ready["customer"], [(None, "1", "100", "0", "10")])
+    ready["client"].post(f"/orders/{order_id}/invoice")
+    work(xero_app)
+    push = the_push(xero_app)
+    requests.post(f"{sandbox.url}/ledger/payments", data={"tenant_id": push.remote_org_id, "invoice_id": push.remote_id,
+                                                          "amount": "110.00", "date": "2026-12-04"}, timeout=10)
+    ready["client"].post("/settings/integrations/runs", data={"kind": "sync"}, headers=HTMX)
+    work(xero_app)
+    push = the_push(xero_app)
+    assert push.amount_paid == D("110.00") and push.amount_due == D("0.00") and push.remote_status == "PAID"
+    assert push.last_payment_date == date(2026, 12, 4)

@@ -201,6 +201,9 @@ class AccountingProvider(ABC):
 
     key: str = ""          # "xero"
     display_name: str = "" # "Xero"
+    # the package's limits per remote organisation, as budgeted by ratelimit.Budget
+    calls_per_minute: int = 60
+    concurrent_calls: int = 5
 
     @abstractmethod
     def is_configured(self) -> bool: ...
@@ -247,6 +250,11 @@ class AccountingProvider(ABC):
 
     @abstractmethod
     def payment_state(self, session: "ApiSession", remote_id: str) -> PaymentState: ...
+
+    @abstractmethod
+    def payment_states(self, session: "ApiSession", remote_ids: list[str],
+                       modified_since: datetime | None = None) -> list[PaymentState]:
+        """The payment state of several documents (those changed since, when given)."""
 
     @abstractmethod
     def find_document(self, session: "ApiSession", kind: str, reference: str) -> PaymentState | None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Callable, TypeVar
 
+from flask import current_app, has_request_context
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
@@ -28,6 +29,7 @@ from .base import (
     RemoteOrganisation, RetriableError, TokenSet,
 )
 from .crypto import decrypt, encrypt
+from .ratelimit import Budget
 
 REFRESH_MARGIN = timedelta(minutes=2)
 CARRIED_OVER = ("contacts_bookmark", "items_bookmark", "sales_account_code", "purchase_account_code",
@@ -307,15 +309,26 @@ def _refresh_under_lock(connection_id: int, stale_access_token: str | None) -> N
             pass
 
 
-def call(connection: AccountingConnection, fn: Callable[[ApiSession], T]) -> T:
-    """Run one API call with a fresh token: a refused access token is refreshed once and
-    the call tried again; a connection the package no longer accepts is marked for
-    reconnecting (committed at once) and the error passed on."""
+def call(connection: AccountingConnection, fn: Callable[[ApiSession], T], wait: float | None = None) -> T:
+    """Run one API call with a fresh token, inside the organisation's shared call budget
+    (jobs wait for their turn, web requests don't wait long): a refused access token is
+    refreshed once and the call tried again; a connection the package no longer accepts
+    is marked for reconnecting (committed at once) and the error passed on."""
+    adapter = get_provider(connection.provider)
+    budget = Budget(connection.remote_org_id, current_app.config.get("ACCOUNTING_CALLS_PER_MINUTE",
+                                                                     adapter.calls_per_minute),
+                    adapter.concurrent_calls)
+    if wait is None:
+        wait = 0.5 if has_request_context() else 90.0
+
+    def attempt(session_factory):
+        with budget.call(wait):
+            return fn(session_factory())
     try:
         try:
-            return fn(api_session(connection))
+            return attempt(lambda: api_session(connection))
         except AccessTokenExpired:
-            return fn(api_session(connection, force_refresh=True))
+            return attempt(lambda: api_session(connection, force_refresh=True))
     except AccessTokenExpired as exc:
         _mark(connection.id, NEEDS_RECONNECT, exc.message)
         db.session.refresh(connection)

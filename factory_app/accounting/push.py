@@ -158,7 +158,9 @@ def _send(connection: AccountingConnection, push: DocumentPush, doc) -> PaymentS
     draft = build_draft(connection, push.doc_type, doc)
     key = f"factory-{push.doc_type}-{doc.id}-v{doc.version}"
     remote_id = push.remote_id
-    if remote_id is None:  # a create whose response was lost is found by its reference
+    if remote_id is None and push.attempts > 1:
+        # not the first try: an earlier create may have reached the package and lost its
+        # answer (a dropped connection, a killed worker); find it by its reference
         found = conn_service.call(connection, lambda s: adapter.find_document(s, draft.kind, draft.reference))
         remote_id = found.remote_id if found else None
     return conn_service.call(connection, lambda s: adapter.save_document(s, draft, remote_id, key))

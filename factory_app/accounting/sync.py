@@ -448,6 +448,9 @@ def _sync(run: SyncRun, connection: AccountingConnection) -> None:
                                             for a in accounts.items], replace=True)
     run.pages_done += 1
     db.session.commit()
+    run.stage = "Invoice payments"
+    _refresh_payments(connection, adapter)
+    db.session.commit()
     run.stage = "Tax rates"
     rates = conn_service.call(connection, adapter.tax_rates)
     _upsert_records(connection, "tax_rate", [dict(remote_id=r.code, code=r.code, name=clean(r.name, 255) or r.code,
@@ -456,6 +459,24 @@ def _sync(run: SyncRun, connection: AccountingConnection) -> None:
     run.pages_done += 1
     connection.last_update_at = datetime.now(timezone.utc)
     db.session.commit()
+
+
+def _refresh_payments(connection: AccountingConnection, adapter) -> None:
+    """Unpaid invoices Factory sent: their payment state, for those changed since the
+    last update (50 per call)."""
+    from ..models import DocumentPush
+    from .push import _store_state
+    pushes = {p.remote_id: p for p in db.session.scalars(select(DocumentPush).where(
+        DocumentPush.organisation_id == connection.organisation_id, DocumentPush.remote_org_id == connection.remote_org_id,
+        DocumentPush.doc_type == "invoice", DocumentPush.remote_id.is_not(None),
+        (DocumentPush.amount_due.is_(None)) | (DocumentPush.amount_due != 0)))}
+    ids = sorted(pushes)
+    since = connection.last_update_at
+    for start in range(0, len(ids), 50):
+        chunk = ids[start:start + 50]
+        for state in conn_service.call(connection, lambda s: adapter.payment_states(s, chunk, since)):
+            if state.remote_id in pushes:
+                _store_state(pushes[state.remote_id], state)
 
 
 def daily_sync() -> int:

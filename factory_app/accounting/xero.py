@@ -59,6 +59,8 @@ def _money(value) -> Decimal:
 class XeroProvider(AccountingProvider):
     key = "xero"
     display_name = "Xero"
+    calls_per_minute = 58  # Xero allows 60 per organisation; a margin for clock skew
+    concurrent_calls = 5
 
     def __init__(self, config: dict):
         self.client_id = config.get("XERO_CLIENT_ID") or ""
@@ -300,6 +302,13 @@ class XeroProvider(AccountingProvider):
         if row.get("HasErrors") or row.get("ValidationErrors"):
             raise Rejected(*_element_messages(row))
         return _payment_state(row)
+
+    def payment_states(self, session, remote_ids, modified_since=None) -> list[PaymentState]:
+        if not remote_ids:
+            return []
+        data = self._api("GET", session, "Invoices", modified_since=modified_since,
+                         params={"IDs": ",".join(remote_ids), "page": 1, "pageSize": len(remote_ids)})
+        return [_payment_state(row) for row in data.get("Invoices") or []]
 
     def find_document(self, session, kind, reference) -> PaymentState | None:
         kind_code = "ACCREC" if kind == "sales_invoice" else "ACCPAY"

@@ -1,0 +1,74 @@
+"""A per-organisation budget of API calls, shared by every process through Redis, so
+that all workers together stay inside the package's limits (Xero: 60 calls a minute and
+5 at a time per organisation). Adapters declare their limits; the budget keeps a margin.
+"""
+from __future__ import annotations
+
+import time
+import uuid
+from contextlib import contextmanager
+
+from ..jobs import redis_connection
+from .base import RetriableError
+
+MINUTE_LUA = """
+local count = redis.call('INCR', KEYS[1])
+if count == 1 then redis.call('EXPIRE', KEYS[1], 61) end
+if count > tonumber(ARGV[1]) then
+  redis.call('DECR', KEYS[1])
+  return -1
+end
+return count
+"""
+
+
+class Budget:
+    def __init__(self, remote_org_id: str, per_minute: int, concurrent: int):
+        self.remote_org_id, self.per_minute, self.concurrent = remote_org_id, per_minute, concurrent
+        self.redis = redis_connection()
+        self._minute = self.redis.register_script(MINUTE_LUA)
+
+    def _take_minute(self) -> float | None:
+        """None when a call may go now, else seconds until the next minute starts."""
+        now = time.time()
+        window = int(now // 60)
+        if self._minute(keys=[f"factory:rate:{self.remote_org_id}:{window}"], args=[self.per_minute]) == -1:
+            return 60 - (now % 60) + 0.05
+        return None
+
+    def _take_slot(self, token: str) -> bool:
+        """A sorted set of running calls; entries older than 60 s are from dead processes."""
+        key = f"factory:running:{self.remote_org_id}"
+        now = time.time()
+        with self.redis.pipeline() as pipe:
+            pipe.zremrangebyscore(key, 0, now - 60)
+            pipe.zadd(key, {token: now})
+            pipe.zrank(key, token)
+            pipe.expire(key, 120)
+            _, _, rank, _ = pipe.execute()
+        if rank is not None and rank < self.concurrent:
+            return True
+        self.redis.zrem(key, token)
+        return False
+
+    @contextmanager
+    def call(self, wait: float):
+        """Hold one call's place in the budget; wait up to `wait` seconds for it, else
+        raise RetriableError with the time after which it is worth trying again."""
+        deadline = time.monotonic() + wait
+        while True:
+            delay = self._take_minute()
+            if delay is None:
+                break
+            if time.monotonic() + delay > deadline:
+                raise RetriableError("Factory's share of the package's per-minute limit is used up.", retry_after=delay)
+            time.sleep(delay)
+        token = uuid.uuid4().hex
+        while not self._take_slot(token):
+            if time.monotonic() > deadline:
+                raise RetriableError("Too many calls to the package are running at once.", retry_after=1)
+            time.sleep(0.05)
+        try:
+            yield
+        finally:
+            self.redis.zrem(f"factory:running:{self.remote_org_id}", token)
