@@ -16,6 +16,7 @@ from datetime import datetime, timedelta, timezone
 
 from rq import Retry
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from ..extensions import db
 from ..jobs import enqueue_after_commit, hold_until_commit, job_context, redis_connection
@@ -173,15 +174,17 @@ class _Matcher:
     def __init__(self, connection: AccountingConnection, local_type: str):
         model = KINDS[local_type]
         self.connection, self.local_type, self.model = connection, local_type, model
-        parties = db.session.scalars(select(model).where(model.organisation_id == connection.organisation_id)).all()
+        parties = db.session.scalars(select(model).where(model.organisation_id == connection.organisation_id)
+                                     .options(selectinload(model.addresses), selectinload(model.people))).all()
         self.by_id = {p.id: p for p in parties}
         self.linked: dict[str, Party] = {}
-        self.linked_ids: set[int] = set()
+        self.linked_parties: set[Party] = set()
+        self.new_links: list[tuple[Party, str, str | None]] = []  # written once the page is flushed
         for link in db.session.scalars(conn_service.links_for(connection, local_type)):
             party = self.by_id.get(link.local_id)
             if party is not None:
                 self.linked[link.remote_id] = party
-                self.linked_ids.add(party.id)
+                self.linked_parties.add(party)
         self.by_email: dict[str, list[Party]] = {}
         self.by_name: dict[str, list[Party]] = {}
         for party in parties:
@@ -196,16 +199,24 @@ class _Matcher:
         self.by_name.setdefault(normalise_name(party.name), []).append(party)
 
     def unlinked(self, parties: list[Party]) -> list[Party]:
-        return [p for p in parties if p.id not in self.linked_ids and not p.archived]
+        return [p for p in parties if p not in self.linked_parties and not p.archived]
 
     def link(self, party: Party, contact: RemoteContact) -> None:
-        db.session.add(ExternalLink(
+        self.new_links.append((party, contact.remote_id, clean(contact.name, 255)))
+        self.linked[contact.remote_id] = party
+        self.linked_parties.add(party)
+        if party.remote_state != "linked" or party.remote_message is not None:
+            party.remote_state, party.remote_message = "linked", None
+
+    def write_links(self) -> None:
+        """After the page's flush (new parties have ids now): their links, in one go."""
+        if not self.new_links:
+            return
+        db.session.add_all([ExternalLink(
             organisation_id=self.connection.organisation_id, provider=self.connection.provider,
             remote_org_id=self.connection.remote_org_id, local_type=self.local_type, local_id=party.id,
-            remote_id=contact.remote_id, remote_name=clean(contact.name, 255)))
-        self.linked[contact.remote_id] = party
-        self.linked_ids.add(party.id)
-        party.remote_state, party.remote_message = "linked", None
+            remote_id=remote_id, remote_name=name) for party, remote_id, name in self.new_links])
+        self.new_links = []
 
 
 def apply_contact(party: Party, contact: RemoteContact, fill_only: bool = False) -> bool:
@@ -249,9 +260,12 @@ def _import_contacts(run: SyncRun, connection: AccountingConnection, local_type:
     while page_number:
         run.stage = f"Reading {label}, page {page_number}"
         page = conn_service.call(connection, lambda s: adapter.contacts(s, page=page_number))
-        _remember_contacts(connection, page.items)
-        for contact in page.items:
-            _import_one(run, matcher, contact, local_type)
+        with db.session.no_autoflush:
+            changed = _remember_contacts(connection, page.items)
+            for contact in page.items:
+                _import_one(run, matcher, contact, local_type, changed)
+        db.session.flush()
+        matcher.write_links()
         run.pages_done += 1
         run.total_pages = page.page_count or run.total_pages
         run.next_page = page.next_page or 0
@@ -260,7 +274,8 @@ def _import_contacts(run: SyncRun, connection: AccountingConnection, local_type:
     run.stage = "Finished"
 
 
-def _import_one(run: SyncRun, matcher: _Matcher, contact: RemoteContact, local_type: str) -> None:
+def _import_one(run: SyncRun, matcher: _Matcher, contact: RemoteContact, local_type: str,
+                changed: set[str] | None = None) -> None:
     run.seen += 1
     wanted = contact.is_customer if local_type == "customer" else contact.is_supplier
     if not wanted:
@@ -277,7 +292,7 @@ def _import_one(run: SyncRun, matcher: _Matcher, contact: RemoteContact, local_t
         return
     party = matcher.linked.get(contact.remote_id)
     if party is not None:
-        if apply_contact(party, contact):
+        if (changed is None or contact.remote_id in changed) and apply_contact(party, contact):
             run.updated += 1
         return
     review = matcher.reviews.get(contact.remote_id)
@@ -306,11 +321,9 @@ def _import_one(run: SyncRun, matcher: _Matcher, contact: RemoteContact, local_t
     if len(by_name) > 1:
         _review(run, matcher, contact, by_name, "Several Factory records have this name.")
         return
-    party = matcher.model(organisation_id=run.organisation_id)
+    party = matcher.model(organisation_id=run.organisation_id, remote_state="linked")
     apply_contact(party, contact)
     db.session.add(party)
-    db.session.flush()
-    matcher.by_id[party.id] = party
     matcher._index(party)
     matcher.link(party, contact)
     run.created += 1
@@ -321,39 +334,51 @@ def _review(run, matcher: _Matcher, contact: RemoteContact, candidates: list[Par
         organisation_id=run.organisation_id, run_id=run.id, provider=matcher.connection.provider,
         remote_org_id=matcher.connection.remote_org_id, local_type=matcher.local_type,
         remote_id=contact.remote_id, remote_name=clean(contact.name, 255), remote_email=clean(contact.email, 255),
-        remote_data=json.dumps(dataclasses.asdict(contact), default=str),
+        remote_data=_contact_json(contact),
         candidate_ids=",".join(str(p.id) for p in candidates), reason=reason)
     db.session.add(review)
     matcher.reviews[contact.remote_id] = review
     run.review += 1
 
 
-def _remember_contacts(connection: AccountingConnection, contacts: list[RemoteContact]) -> None:
-    """Keep the synced list of remote contacts (what the link control searches)."""
-    _upsert_records(connection, "contact", [
+def _contact_json(contact: RemoteContact) -> str:
+    return json.dumps({**vars(contact), "addresses": [vars(a) for a in contact.addresses],
+                       "people": [vars(p) for p in contact.people]}, default=str)
+
+
+def _remember_contacts(connection: AccountingConnection, contacts: list[RemoteContact]) -> set[str]:
+    """Keep the synced list of remote contacts (what the link control searches); returns
+    the ids of those that are new or changed."""
+    return _upsert_records(connection, "contact", [
         dict(remote_id=c.remote_id, code=None, name=clean(c.name, 255) or "(no name)", email=clean(c.email, 255),
              is_customer=c.is_customer, is_supplier=c.is_supplier, archived=c.archived,
-             data=json.dumps(dataclasses.asdict(c), default=str), remote_updated_at=c.updated_at)
+             data=_contact_json(c), remote_updated_at=c.updated_at)
         for c in contacts])
 
 
-def _upsert_records(connection: AccountingConnection, kind: str, rows: list[dict], replace: bool = False) -> None:
+def _upsert_records(connection: AccountingConnection, kind: str, rows: list[dict], replace: bool = False) -> set[str]:
     existing = {r.remote_id: r for r in db.session.scalars(select(RemoteRecord).where(
         RemoteRecord.organisation_id == connection.organisation_id, RemoteRecord.provider == connection.provider,
         RemoteRecord.remote_org_id == connection.remote_org_id, RemoteRecord.kind == kind,
         *(() if replace else (RemoteRecord.remote_id.in_([r["remote_id"] for r in rows]),))))}
+    changed: set[str] = set()
+    new = []
     for row in rows:
         record = existing.pop(row["remote_id"], None)
         if record is None:
-            db.session.add(RemoteRecord(organisation_id=connection.organisation_id, provider=connection.provider,
-                                        remote_org_id=connection.remote_org_id, kind=kind, **row))
+            new.append(RemoteRecord(organisation_id=connection.organisation_id, provider=connection.provider,
+                                    remote_org_id=connection.remote_org_id, kind=kind, **row))
+            changed.add(row["remote_id"])
             continue
         for field, value in row.items():
             if getattr(record, field) != value:
                 setattr(record, field, value)
+                changed.add(row["remote_id"])
+    db.session.add_all(new)
     if replace:
         for gone in existing.values():
             db.session.delete(gone)
+    return changed
 
 
 # --- reviews ----------------------------------------------------------------------------
@@ -417,14 +442,17 @@ def _sync(run: SyncRun, connection: AccountingConnection) -> None:
     while page_number:
         run.stage = f"Contacts changed since the last update, page {page_number}"
         page = conn_service.call(connection, lambda s: adapter.contacts(s, page=page_number, modified_since=since))
-        _remember_contacts(connection, page.items)
-        for contact in page.items:
-            run.seen += 1
-            for matcher in matchers.values():
-                party = matcher.linked.get(contact.remote_id)
-                if party is not None and not contact.archived and not problem_with(contact) \
-                        and apply_contact(party, contact):
-                    run.updated += 1
+        with db.session.no_autoflush:
+            changed = _remember_contacts(connection, page.items)
+            for contact in page.items:
+                run.seen += 1
+                if contact.remote_id not in changed:
+                    continue  # re-read but unchanged (the bookmark's own second): nothing to write
+                for matcher in matchers.values():
+                    party = matcher.linked.get(contact.remote_id)
+                    if party is not None and not contact.archived and not problem_with(contact) \
+                            and apply_contact(party, contact):
+                        run.updated += 1
         run.pages_done += 1
         run.total_pages = (page.page_count or 1) + 3
         if page.bookmark and (connection.contacts_bookmark is None or page.bookmark > connection.contacts_bookmark):
