@@ -156,3 +156,106 @@ def test_import_customers_then_a_new_customer_on_the_fly_gets_linked(live_xero, 
     state = requests.get(f"{sandbox.url}/__sandbox/state", timeout=10).json()
     harbour = next(o for o in state["organisations"] if o["name"].startswith("Harbour"))
     assert harbour["contacts"] >= 34  # the new contact is in the package
+
+
+WEBHOOK_KEY = "browser-webhook-key"
+
+
+@pytest.fixture()
+def payment_world(app, database_url, redis_url, tmp_path):
+    """Sandbox posting signed webhooks to a live Factory, and a real worker."""
+    from sandbox.testing import SandboxServer
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    sandbox = SandboxServer(str(tmp_path / "sandbox.db"), client_id="factory-browser", client_secret="browser-secret",
+                            test_controls=True, validate_spec=True, webhook_url=f"{base}/webhooks/xero",
+                            webhook_key=WEBHOOK_KEY).start()
+    config = dict(XERO_CLIENT_ID="factory-browser", XERO_CLIENT_SECRET="browser-secret", XERO_IDENTITY_URL=sandbox.url,
+                  XERO_API_URL=sandbox.url, SANDBOX_URL=sandbox.url, XERO_WEBHOOK_KEY=WEBHOOK_KEY,
+                  XERO_REDIRECT_URI=f"{base}/settings/integrations/xero/callback", FACTORY_TOKEN_KEY=TOKEN_KEY)
+    live_app = make_app(database_url, redis_url, WTF_CSRF_ENABLED=True, TESTING=False, **config)
+    server = make_server("127.0.0.1", port, live_app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    env = dict(os.environ, DATABASE_URL=database_url, REDIS_URL=redis_url,
+               FACTORY_INSTANCE_PATH=str(tmp_path / "worker-instance"), SANDBOX_URL=sandbox.url,
+               **{k: v for k, v in config.items() if k.startswith(("XERO_", "FACTORY_"))})
+    Redis.from_url(redis_url).flushdb()
+    worker_process = subprocess.Popen([sys.executable, "worker.py"], cwd=ROOT, env=env,
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    yield base, sandbox
+    worker_process.terminate()
+    worker_process.wait(15)
+    server.shutdown()
+    sandbox.stop()
+    assert sandbox.spec_violations == [], sandbox.spec_violations
+
+
+def test_invoice_sent_then_paid_in_xero_locks_the_order(payment_world, page):  # noqa: F811
+    base, sandbox = payment_world
+    page.goto(f"{base}/signup")
+    page.fill("#organisation", "Harbour Sheet Metal")
+    page.fill("#name", "Maria Rossi")
+    page.fill("#email", "maria@harbour.example")
+    page.fill("#password", "sheet-metal-22")
+    page.fill("#confirm", "sheet-metal-22")
+    page.click("button:has-text('Create account')")
+    connect_harbour(page, base, sandbox)
+    page.click("button:has-text('Update accounting data')")
+    expect(page.locator("#run-sync")).to_contain_text("Last update", timeout=30_000)
+    page.click("button:has-text('Import customers')")
+    expect(page.locator("#run-import_customers")).to_contain_text("imported", timeout=30_000)
+    page.reload()
+    page.select_option("#sales_account_code", "200")
+    page.select_option("#purchase_account_code", "300")
+    page.select_option("#tax_code_taxable", "OUTPUT")
+    page.select_option("#tax_code_free", "EXEMPTOUTPUT")
+    page.click("button:has-text('Save mapping')")
+    page.check("input[name=send_invoices]")
+    page.check("input[name=status][value=approved]")
+    page.click("button:has-text('Save sending settings')")
+    expect(page.locator(".toast").last).to_contain_text("Sending settings saved")
+
+    # Tom's order for Coastal Kitchens: confirm, invoice, and it reaches Xero
+    page.goto(f"{base}/orders/new")
+    page.select_option("#customer_id", label="Coastal Kitchens Pty Ltd")
+    page.click("button:has-text('Create order')")
+    page.click("button:has-text('+ Add line')")
+    expect(page.locator("#lines tr[id^=line-]")).to_have_count(1)
+    settled(page)
+    row = page.locator("#lines tr[id^=line-]").first
+    row.locator("input[name=description]").fill("Zincalume panels")
+    page.keyboard.press("Tab")
+    page.keyboard.type("10")
+    page.keyboard.press("Tab")
+    page.keyboard.type("100")
+    page.keyboard.press("Tab")
+    expect(page.locator("[data-total=total]")).to_have_text("$1,100.00")
+    order_url = page.url
+    page.click("button:has-text('Confirm order')")
+    page.click("button:has-text('Create invoice')")
+    expect(page.locator(".push")).to_contain_text("Sent", timeout=20_000)
+    number = page.locator(".push strong").inner_text()
+    assert number.startswith("INV-")
+
+    # Priya applies a part payment in Xero (the sandbox's ledger page)
+    page.goto(f"{sandbox.url}/ledger")
+    ledger_row = page.locator("tr", has_text=number).first
+    ledger_row.locator("input[name=amount]").fill("500.00")
+    ledger_row.locator("button:has-text('Apply payment')").click()
+    expect(page.locator("tr", has_text=number).first).to_contain_text("500.00")
+
+    # Tom opens the order again: products and prices are locked, notes still save
+    for _ in range(40):  # the webhook reaches Factory, a worker reads the payment
+        page.goto(order_url)
+        if page.locator(".alert-lock").count():
+            break
+        page.wait_for_timeout(500)
+    expect(page.locator(".alert-lock")).to_contain_text("Payment of $500.00 applied in Xero")
+    expect(page.locator("#lines input[name=quantity]")).to_have_count(0)
+    expect(page.locator(".push")).to_contain_text("Part-paid")
+    page.fill("#delivery_notes", "Leave at the side gate.")
+    page.click("button:has-text('Save details')")
+    expect(page.locator(".toast").last).to_contain_text("was saved")
+    expect(page.locator("#delivery_notes")).to_have_value("Leave at the side gate.")
+    shot(page, "order-locked.png")
