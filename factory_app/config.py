@@ -63,6 +63,10 @@ def from_environment(folder: Path) -> dict:
         "XERO_REDIRECT_URI": os.environ.get("XERO_REDIRECT_URI", ""),
         "XERO_SCOPES": os.environ.get("XERO_SCOPES", ""),
         "XERO_WEBHOOK_KEY": os.environ.get("XERO_WEBHOOK_KEY", ""),
+        # per organisation; leave unset for the package's own limits (Xero: 58 with a margin)
+        **({"ACCOUNTING_CALLS_PER_MINUTE": int(os.environ["ACCOUNTING_CALLS_PER_MINUTE"])}
+           if os.environ.get("ACCOUNTING_CALLS_PER_MINUTE") else {}),
+        "ACCOUNTING_HTTP_TIMEOUT": float(os.environ.get("ACCOUNTING_HTTP_TIMEOUT") or 20),
         # Set by `factory-app serve` when it runs the local Xero sandbox (demo only).
         "SANDBOX_URL": os.environ.get("FACTORY_SANDBOX_URL", ""),
     }
