@@ -59,7 +59,19 @@ def page():
 def settled(page):
     """htmx wires new content up when it settles (20 ms after the swap); a person is never
     that fast, Playwright is."""
-    page.wait_for_function("!document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')")
+    page.wait_for_function("document.readyState === 'complete' && window.htmx"
+                           " && !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')")
+
+
+def sign_up(page, base, organisation, name, email, password="panels-and-ducts"):
+    page.goto(f"{base}/signup")
+    page.fill("#organisation", organisation)
+    page.fill("#name", name)
+    page.fill("#email", email)
+    page.fill("#password", password)
+    page.fill("#confirm", password)
+    page.click("button:has-text('Create account')")
+    expect(page.locator("h1")).to_have_text(organisation)
 
 
 def shot(page, name):
@@ -69,14 +81,7 @@ def shot(page, name):
 
 def test_sign_up_inline_customer_order_lines_totals_invoice(live_server, page):
     base = live_server
-    page.goto(f"{base}/signup")
-    page.fill("#organisation", "Harbour Sheet Metal")
-    page.fill("#name", "Tom Nguyen")
-    page.fill("#email", "tom@harbour.example")
-    page.fill("#password", "panels-and-ducts")
-    page.fill("#confirm", "panels-and-ducts")
-    page.click("button:has-text('Create account')")
-    expect(page.locator("h1")).to_have_text("Harbour Sheet Metal")
+    sign_up(page, base, "Harbour Sheet Metal", "Tom Nguyen", "tom@harbour.example")
     expect(page.locator(".toast")).to_contain_text("Welcome to Factory")
 
     page.goto(f"{base}/products/new")
@@ -89,6 +94,7 @@ def test_sign_up_inline_customer_order_lines_totals_invoice(live_server, page):
 
     # a new order for a customer who has never bought before
     page.goto(f"{base}/orders/new")
+    settled(page)
     page.click("button:has-text('+ New customer')")
     inline = page.locator("form.inline-form")
     expect(inline).to_be_visible()
@@ -111,6 +117,7 @@ def test_sign_up_inline_customer_order_lines_totals_invoice(live_server, page):
     # two lines; the totals follow every change
     total = page.locator("[data-total=total]")
     expect(total).to_have_text("$0.00")
+    settled(page)  # htmx is loaded (deferred) before its buttons are pressed
     page.click("button:has-text('+ Add line')")
     expect(page.locator("#lines tr[id^=line-]")).to_have_count(1)
     settled(page)
@@ -164,13 +171,7 @@ def test_sign_up_inline_customer_order_lines_totals_invoice(live_server, page):
 
 def test_expired_session_sends_the_browser_to_login(live_server, page):
     base = live_server
-    page.goto(f"{base}/signup")
-    page.fill("#organisation", "Ridgeline")
-    page.fill("#name", "Maria")
-    page.fill("#email", "maria@ridgeline.example")
-    page.fill("#password", "long-enough-1")
-    page.fill("#confirm", "long-enough-1")
-    page.click("button:has-text('Create account')")
+    sign_up(page, base, "Ridgeline", "Maria", "maria@ridgeline.example")
     page.goto(f"{base}/customers")
     page.context.clear_cookies()
     page.fill("input[name=q]", "anything")

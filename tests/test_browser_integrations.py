@@ -18,7 +18,7 @@ from werkzeug.serving import make_server
 from factory_app.localredis import free_port
 
 from .conftest import make_app
-from .test_browser import page, settled, shot  # noqa: F401  (fixture and helpers)
+from .test_browser import page, settled, shot, sign_up  # noqa: F401  (fixture and helpers)
 
 pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parent.parent
@@ -56,27 +56,12 @@ def live_xero(app, database_url, redis_url, sandbox):
 
 def test_connect_pick_organisation_disconnect(live_xero, sandbox, page):  # noqa: F811
     base = live_xero
-    page.goto(f"{base}/signup")
-    page.fill("#organisation", "Harbour Sheet Metal")
-    page.fill("#name", "Maria Rossi")
-    page.fill("#email", "maria@harbour.example")
-    page.fill("#password", "sheet-metal-22")
-    page.fill("#confirm", "sheet-metal-22")
-    page.click("button:has-text('Create account')")
+    sign_up(page, base, "Harbour Sheet Metal", "Maria Rossi", "maria@harbour.example")
 
     page.goto(f"{base}/settings/integrations")
     expect(page.locator("#integration-panel")).to_contain_text("Connect your accounting package")
-    page.click("button:has-text('Connect Xero')")
-    # the package's consent page: pick the organisation, allow access
-    expect(page).to_have_url(re.compile(re.escape(sandbox.url) + ".*"))
-    boxes = page.locator("input[type=checkbox]")
-    for i in range(boxes.count()):
-        boxes.nth(i).uncheck()
-    page.locator("label", has_text="Harbour Sheet Metal").locator("input").check()
-    page.locator("button, input[type=submit]", has_text="Allow access").first.click()
-
+    connect_harbour(page, base, sandbox)  # through the package's consent page
     expect(page).to_have_url(f"{base}/settings/integrations")
-    expect(page.locator("#integration-panel")).to_contain_text("Connected to Harbour Sheet Metal")
     expect(page.locator("dl.details")).to_contain_text("Maria Rossi")
     shot(page, "integrations.png")
     state = requests.get(f"{sandbox.url}/__sandbox/state", timeout=10).json()
@@ -110,6 +95,7 @@ def connect_harbour(page, base, sandbox):
     page.goto(f"{base}/settings/integrations")
     page.click("button:has-text('Connect Xero')")
     expect(page).to_have_url(re.compile(re.escape(sandbox.url) + ".*"))
+    expect(page).to_have_url(re.compile(re.escape(sandbox.url) + ".*"))
     boxes = page.locator("input[type=checkbox]")
     for i in range(boxes.count()):
         boxes.nth(i).uncheck()
@@ -120,16 +106,11 @@ def connect_harbour(page, base, sandbox):
 
 def test_import_customers_then_a_new_customer_on_the_fly_gets_linked(live_xero, sandbox, worker, page):  # noqa: F811
     base = live_xero
-    page.goto(f"{base}/signup")
-    page.fill("#organisation", "Harbour Sheet Metal")
-    page.fill("#name", "Maria Rossi")
-    page.fill("#email", "maria@harbour.example")
-    page.fill("#password", "sheet-metal-22")
-    page.fill("#confirm", "sheet-metal-22")
-    page.click("button:has-text('Create account')")
+    sign_up(page, base, "Harbour Sheet Metal", "Maria Rossi", "maria@harbour.example")
     connect_harbour(page, base, sandbox)
 
     # Bringing contacts over: the progress component runs and ends with the counts
+    settled(page)
     page.click("button:has-text('Import customers')")
     expect(page.locator("#run-import_customers")).to_contain_text("imported", timeout=30_000)
     expect(page.locator("#run-import_customers")).to_contain_text("21 imported, 0 linked to existing, 0 need review")
@@ -141,6 +122,7 @@ def test_import_customers_then_a_new_customer_on_the_fly_gets_linked(live_xero, 
 
     # A new customer on the fly, with "Also create in Xero" ticked
     page.goto(f"{base}/orders/new")
+    settled(page)
     page.click("button:has-text('+ New customer')")
     inline = page.locator("form.inline-form")
     settled(page)
@@ -193,16 +175,12 @@ def payment_world(app, database_url, redis_url, tmp_path):
 
 def test_invoice_sent_then_paid_in_xero_locks_the_order(payment_world, page):  # noqa: F811
     base, sandbox = payment_world
-    page.goto(f"{base}/signup")
-    page.fill("#organisation", "Harbour Sheet Metal")
-    page.fill("#name", "Maria Rossi")
-    page.fill("#email", "maria@harbour.example")
-    page.fill("#password", "sheet-metal-22")
-    page.fill("#confirm", "sheet-metal-22")
-    page.click("button:has-text('Create account')")
+    sign_up(page, base, "Harbour Sheet Metal", "Maria Rossi", "maria@harbour.example")
     connect_harbour(page, base, sandbox)
+    settled(page)
     page.click("button:has-text('Update accounting data')")
     expect(page.locator("#run-sync")).to_contain_text("Last update", timeout=30_000)
+    settled(page)
     page.click("button:has-text('Import customers')")
     expect(page.locator("#run-import_customers")).to_contain_text("imported", timeout=30_000)
     page.reload()
@@ -220,6 +198,8 @@ def test_invoice_sent_then_paid_in_xero_locks_the_order(payment_world, page):  #
     page.goto(f"{base}/orders/new")
     page.select_option("#customer_id", label="Coastal Kitchens Pty Ltd")
     page.click("button:has-text('Create order')")
+    expect(page.locator("h1")).to_contain_text("Order SO-")
+    settled(page)  # htmx is loaded (deferred) before its buttons are pressed
     page.click("button:has-text('+ Add line')")
     expect(page.locator("#lines tr[id^=line-]")).to_have_count(1)
     settled(page)

@@ -122,25 +122,20 @@ def push_document(push_id: int) -> str:
         try:
             state = _send(connection, push, doc)
         except RetriableError as exc:
-            db.session.rollback()
-            push = db.session.get(DocumentPush, push_id)
+            push = _settle(push_id, "queued", None)
             delay = exc.retry_after if exc.retry_after is not None else BACKOFF[min(push.attempts, len(BACKOFF) - 1)]
             push.attempts += 1
-            push.state, push.message = "queued", f"Will try again in {int(delay)} s: {exc.message}"
+            push.message = f"Will try again in {int(delay)} s: {exc.message}"
             db.session.commit()
             queue().enqueue_in(timedelta(seconds=delay), "factory_app.accounting.push.push_document", push_id,
                                job_id=f"push-{push_id}-retry-{push.attempts}")
             return "retry"
         except ReconnectNeeded as exc:
-            db.session.rollback()
-            push = db.session.get(DocumentPush, push_id)
-            push.state, push.message = "waiting", exc.message
+            _settle(push_id, "waiting", exc.message)
             db.session.commit()
             return "waiting"
         except Rejected as exc:
-            db.session.rollback()
-            push = db.session.get(DocumentPush, push_id)
-            push.state, push.message = "failed", exc.message
+            _settle(push_id, "failed", exc.message)
             db.session.commit()
             return "failed"
         _store_state(push, state)
@@ -151,6 +146,15 @@ def push_document(push_id: int) -> str:
                             f"{format_money(doc.total)}.")
         db.session.commit()
         return "sent"
+
+
+def _settle(push_id: int, state: str, message: str | None) -> DocumentPush:
+    """After a failed send: whatever the job had changed is rolled back, the push row
+    records the outcome (the caller commits)."""
+    db.session.rollback()
+    push = db.session.get(DocumentPush, push_id)
+    push.state, push.message = state, message
+    return push
 
 
 def _send(connection: AccountingConnection, push: DocumentPush, doc) -> PaymentState:
