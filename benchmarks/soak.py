@@ -14,7 +14,7 @@ What it does, all on this machine:
 3. starts a real worker (`worker.py`, RQ worker with scheduler) as a subprocess and creates N
    invoices through the service functions (create_order, add_line, update_line,
    set_order_status, create_invoice) in batches, one commit per batch (the commit enqueues the
-   push jobs). Before each batch it queues faults for ~20% of the batch on
+   push jobs), a new batch once the worker has half-emptied the queue. Before each batch it queues faults for ~20% of the batch on
    /api.xro/2.0/Invoices (500, 503, 429, timeouts, dropped connections); it expires the access
    tokens twice and SIGKILLs the worker three times (its whole process tree: the worker, its
    work-horse in the middle of a job, its scheduler), starting a new worker after each kill;
@@ -23,11 +23,9 @@ What it does, all on this machine:
    connection's token) and checks: exactly N of Factory's invoices (by Reference = Factory's
    invoice number), no duplicates, every total equal to Factory's, every push "sent".
 
-Factory's per-minute call budget (ACCOUNTING_CALLS_PER_MINUTE) and HTTP timeout
-(ACCOUNTING_HTTP_TIMEOUT) can't be set from the environment (factory_app/config.py reads
-neither), so the worker is started through a small launcher that adds both to the config
-read from the environment and then runs worker.py unchanged (see `worker_command`).
-`--budget 0` keeps Factory's own budget (58 calls a minute) and starts plain `worker.py`.
+The workers get Factory's per-minute call budget and HTTP timeout through the environment
+(ACCOUNTING_CALLS_PER_MINUTE, ACCOUNTING_HTTP_TIMEOUT); `--budget 0` keeps Factory's own
+budget (58 calls a minute) and timeout (20 s).
 
 The last line printed is one JSON object with the headline figures.
 """
@@ -65,23 +63,6 @@ HTTP_TIMEOUT = 2.0  # the worker's ACCOUNTING_HTTP_TIMEOUT; a "timeout" fault ho
 
 # --- real worker processes ------------------------------------------------------------------
 
-LAUNCHER = r"""
-import os, runpy, sys
-import factory_app.config as config
-_from_environment = config.from_environment
-def from_environment(folder):
-    values = _from_environment(folder)
-    # not read from the environment by factory_app/config.py: added here
-    for name, cast in (("ACCOUNTING_CALLS_PER_MINUTE", int), ("ACCOUNTING_HTTP_TIMEOUT", float)):
-        if os.environ.get(name):
-            values[name] = cast(os.environ[name])
-    return values
-config.from_environment = from_environment
-sys.argv = [sys.argv[1]]
-runpy.run_path(sys.argv[0], run_name="__main__")
-"""
-
-
 def worker_env(*, database_url: str, redis_url: str, token_key: str, api_url: str, instance_path,
                client_id: str = CLIENT_ID, client_secret: str = CLIENT_SECRET, budget: int | None = None,
                http_timeout: float | None = None) -> dict:
@@ -100,9 +81,8 @@ def worker_env(*, database_url: str, redis_url: str, token_key: str, api_url: st
 
 
 def worker_command(env: dict) -> list[str]:
-    """`python worker.py`, through the launcher when the budget or timeout must be set."""
-    if env.get("ACCOUNTING_CALLS_PER_MINUTE") or env.get("ACCOUNTING_HTTP_TIMEOUT"):
-        return [sys.executable, "-c", LAUNCHER, str(ROOT / "worker.py")]
+    """`python worker.py`: it reads ACCOUNTING_CALLS_PER_MINUTE / ACCOUNTING_HTTP_TIMEOUT from
+    the environment (factory_app/config.py, since 7d94d9d)."""
     return [sys.executable, str(ROOT / "worker.py")]
 
 
@@ -257,6 +237,7 @@ def create_invoices(org_id: int, customer_ids: list[int], count: int, rng: rando
 
 def push_states(app) -> Counter:
     from sqlalchemy import func, select
+
     from factory_app.extensions import db
     from factory_app.models import DocumentPush
     with app.app_context():
@@ -271,6 +252,7 @@ def package_invoices(api_url: str, org_id: int) -> list[dict]:
     """Every invoice the sandbox holds for the connected organisation, read page by page
     with the connection's own token."""
     import requests
+
     from factory_app.accounting import connections as conn_service
     from factory_app.extensions import db
     connection = conn_service.current_connection(org_id)
@@ -294,6 +276,7 @@ def package_invoices(api_url: str, org_id: int) -> list[dict]:
 def verify(api_url: str, org_id: int, expected: dict[str, Decimal]) -> dict:
     """Compare the package with Factory: by Reference (= Factory's invoice number)."""
     from sqlalchemy import select
+
     from factory_app.extensions import db
     from factory_app.models import DocumentPush, Invoice
     rows = package_invoices(api_url, org_id)
@@ -323,6 +306,7 @@ def setup_factory(app, sandbox_url: str, org_name: str = "Soak Fabrication"):
     """Sign up, connect through the consent page, sync + import customers, map accounts
     and tax, sending on (approved). Returns (org_id, [linked customer ids])."""
     from sqlalchemy import select
+
     from benchmarks.contacts_import import run_job_timed, start_and_unqueue
     from factory_app.extensions import db
     from factory_app.models import ExternalLink
@@ -367,6 +351,7 @@ def setup_factory(app, sandbox_url: str, org_name: str = "Soak Fabrication"):
 
 def queue_sizes(app) -> dict:
     from rq.registry import ScheduledJobRegistry, StartedJobRegistry
+
     from factory_app.jobs import queue
     with app.app_context():
         q = queue()
@@ -405,6 +390,7 @@ def main(argv=None) -> int:
     os.environ.setdefault("SECRET_KEY", "benchmark-only-secret-key")
 
     from cryptography.fernet import Fernet
+
     from benchmarks.contacts_import import Database, banner, code_version, reset_schema
     from sandbox.testing import SandboxServer
 
@@ -431,6 +417,7 @@ def main(argv=None) -> int:
         created_database = True
 
         from flask_migrate import upgrade
+
         from factory_app import create_app
         from factory_app.accounting.push import resend_stuck
         from factory_app.extensions import db
@@ -454,9 +441,9 @@ def main(argv=None) -> int:
         print(f"sandbox:         {sandbox.url}, in this process; rate limits RAISED to {LIMITS}; validation off")
         if args.budget:
             print(f"Factory budget:  RAISED to {args.budget} calls/minute and HTTP timeout {HTTP_TIMEOUT} s in the "
-                  "workers (config has no env var for them: set through the launcher in benchmarks/soak.py)")
+                  "workers (ACCOUNTING_CALLS_PER_MINUTE / ACCOUNTING_HTTP_TIMEOUT in their environment)")
         else:
-            print("Factory budget:  Factory's default (58 calls/minute, HTTP timeout 20 s); plain worker.py")
+            print("Factory budget:  Factory's default (58 calls/minute, HTTP timeout 20 s)")
         print(f"faults:          ~{args.fault_rate:.0%} of each batch on {INVOICES_PATH}, cycling {FAULT_MIX}")
         print(f"code measured:   {code_version()}")
         print(f"work folder:     {folder}")
@@ -484,6 +471,11 @@ def main(argv=None) -> int:
         done = 0
         for b in range(1, batches + 1):
             size = min(batch, n - done)
+            # keep pace with the worker, so each batch's faults land among its own calls
+            # (queued all at once they would all hit the first calls, and the first retries)
+            paced = time.monotonic() + 60
+            while queue_sizes(app)["queued"] > batch // 2 and time.monotonic() < paced:
+                time.sleep(0.05)
             want = round(size * args.fault_rate)
             kinds = [FAULT_MIX[(fault_cycle + i) % len(FAULT_MIX)] for i in range(want)]
             fault_cycle += want

@@ -14,7 +14,6 @@ import time
 import uuid
 from collections import deque
 from datetime import datetime, timezone
-from html import escape
 from urllib.parse import urlencode, urlsplit, urlunsplit, parse_qsl
 
 from flask import Flask, Response, g, request

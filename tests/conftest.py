@@ -22,7 +22,7 @@ os.environ.setdefault("SECRET_KEY", "tests-only-secret-key")
 
 from factory_app import create_app  # noqa: E402
 from factory_app.extensions import db  # noqa: E402
-from factory_app.models import ROLE_STAFF, Organisation, User  # noqa: E402
+from factory_app.models import ROLE_STAFF, Organisation  # noqa: E402
 
 PASSWORD = "correct horse battery"
 

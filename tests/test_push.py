@@ -11,7 +11,7 @@ from decimal import Decimal as D
 
 import pytest
 import requests
-from sqlalchemy import func, select
+from sqlalchemy import select
 from werkzeug.serving import make_server
 
 from factory_app.accounting import connections as conn_service
@@ -19,7 +19,7 @@ from factory_app.accounting import provider as get_provider
 from factory_app.accounting import push as push_service
 from factory_app.extensions import db
 from factory_app.localredis import free_port
-from factory_app.models import Customer, DocumentPush, Invoice, PurchaseOrder, SalesOrder, SalesOrderLine, Supplier
+from factory_app.models import DocumentPush, Invoice, SalesOrder, SalesOrderLine
 
 from . import factories
 from .conftest import HTMX, make_app

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from ..extensions import db
-from ..models import AccountingConnection, ExternalLink, Party, Product, RemoteRecord
+from ..models import AccountingConnection, ExternalLink, Party, RemoteRecord
 from . import connections as conn_service
 from .base import Rejected
 
@@ -97,4 +97,4 @@ def unlink(connection: AccountingConnection, record) -> None:
     db.session.flush()
 
 
-__all__ = ["LinkState", "link", "link_of", "search", "state_of", "unlink", "Product"]
+__all__ = ["LinkState", "link", "link_of", "search", "state_of", "unlink"]

@@ -9,7 +9,7 @@ document until it is reconnected.
 """
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from flask import current_app
