@@ -127,4 +127,41 @@ def run_worker() -> None:
         os.register_at_fork(after_in_child=lambda: engine.dispose(close=False))
         conn = redis_connection(app)
         queues = [Queue(name, connection=conn) for name in app.config["RQ_QUEUES"]]
-        Worker(queues, connection=conn).work(with_scheduler=True)
+        # maintenance every minute (RQ's default is 10): among other things it takes over the
+        # scheduler lock a killed worker left behind, so scheduled retries don't stall for long
+        Worker(queues, connection=conn, maintenance_interval=60).work(with_scheduler=True)
+
+
+@contextlib.contextmanager
+def kept_lock(name: str, ttl: float, wait: float):
+    """A Redis lock held for as long as the block runs, however long that is: a thread
+    extends it every ttl/3 seconds. If the process dies (even SIGKILL) the lock frees
+    itself within `ttl`. Yields False when it could not be had within `wait` seconds."""
+    import threading
+
+    from redis.exceptions import LockError
+
+    lock = redis_connection().lock(name, timeout=ttl, blocking_timeout=wait, thread_local=False)
+    if not lock.acquire():
+        yield False
+        return
+    stop = threading.Event()
+
+    def keep():
+        while not stop.wait(ttl / 3):
+            try:
+                lock.extend(ttl, replace_ttl=True)
+            except LockError:
+                return
+
+    keeper = threading.Thread(target=keep, name=f"keep {name}", daemon=True)
+    keeper.start()
+    try:
+        yield True
+    finally:
+        stop.set()
+        keeper.join()
+        try:
+            lock.release()
+        except LockError:  # expired meanwhile (the process was stopped for longer than ttl)
+            pass

@@ -96,9 +96,13 @@ def test_exactly_once_under_double_clicks_retries_and_a_lost_response(xero_app, 
         invoice = db.session.scalar(select(Invoice))
         number, invoice_id = invoice.number, invoice.id
         connection = conn_service.current_connection(tenant.org_id)
-        # the package got the invoice but the answer was lost: it exists there already
+        # Factory's request reached the package but its answer was lost: the invoice exists
+        # there already, and the push row says a create went out without an answer
         draft = push_service.build_draft(connection, "invoice", invoice)
         conn_service.call(connection, lambda s: get_provider("xero").save_document(s, draft, None, "lost-response"))
+        push = db.session.scalar(select(DocumentPush))
+        push.unconfirmed_since = push.created_at
+        db.session.commit()
     client.post(f"/orders/invoices/{invoice_id}/push")  # a double click
     client.post(f"/orders/invoices/{invoice_id}/push")
     requests.post(f"{sandbox.url}/__sandbox/faults", json={"kind": "503", "count": 1, "path": "/api.xro/2.0/Invoices"},
@@ -254,3 +258,45 @@ def test_the_sync_reads_payments_of_unpaid_invoices(xero_app, ready, tenant, san
     push = the_push(xero_app)
     assert push.amount_paid == D("110.00") and push.amount_due == D("0.00") and push.remote_status == "PAID"
     assert push.last_payment_date == date(2026, 12, 4)
+
+
+def test_a_backlog_goes_out_fifty_to_a_request_with_each_documents_errors_apart(xero_app, ready, tenant, sandbox):
+    import random
+
+    from benchmarks.soak import create_invoices, keep_full_request_log, sandbox_requests
+    from factory_app.models import ExternalLink
+
+    keep_full_request_log(sandbox)
+    with xero_app.app_context():
+        # a customer whose link points at a contact the package doesn't have: the package
+        # refuses that one invoice, and only that one
+        ghost_id = factories.customer(tenant.org_id, "Ghost Trading").id
+        connection = conn_service.current_connection(tenant.org_id)
+        db.session.add(ExternalLink(organisation_id=tenant.org_id, provider="xero", remote_org_id=connection.remote_org_id,
+                                    local_type="customer", local_id=ghost_id,
+                                    remote_id="00000000-0000-0000-0000-00000000dead", remote_name="Ghost Trading"))
+        db.session.commit()
+        expected = create_invoices(tenant.org_id, [ready["customer"]] * 30 + [ghost_id] + [ready["customer"]] * 29,
+                                   60, random.Random(7))
+        ghost_number = db.session.scalar(select(Invoice.number).where(Invoice.customer_id == ghost_id))
+    start = len(sandbox_requests(sandbox))
+    work(xero_app)  # 60 jobs queued: the first sends 50, the next the other 10, the rest find theirs sent
+    calls = [r for r in sandbox_requests(sandbox)[start:] if r["path"].startswith("/api.xro/")]
+    assert [(r["method"], r["path"]) for r in calls] == [("POST", "/api.xro/2.0/Invoices")] * 2
+    with xero_app.app_context():
+        pushes = {db.session.get(Invoice, p.doc_id).number: p for p in db.session.scalars(select(DocumentPush))}
+        ghost_push = pushes.pop(ghost_number)
+        assert ghost_push.state == "failed" and "Contact specified could not be found" in ghost_push.message
+        assert {p.state for p in pushes.values()} == {"sent"} and len(pushes) == 59
+        connection = conn_service.current_connection(tenant.org_id)
+        remote = {}
+        page = 1
+        while True:
+            rows = conn_service.call(connection, lambda s: get_provider("xero")._api(
+                "GET", s, "Invoices", params={"where": 'Type=="ACCREC"', "page": page}))["Invoices"]
+            remote.update({row["Reference"]: D(str(row["Total"])) for row in rows if row["Reference"] in expected})
+            if len(rows) < 100:
+                break
+            page += 1
+    assert remote == {number: total for number, total in expected.items() if number != ghost_number}
+    assert ghost_number not in remote

@@ -1,9 +1,7 @@
 """The sandbox's accounting API: contacts, invoices, payments, idempotency, limits, faults."""
 from __future__ import annotations
 
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
 import pytest

@@ -27,9 +27,14 @@ class ProviderError(Exception):
 
 
 class RetriableError(ProviderError):
-    def __init__(self, message: str, retry_after: float | None = None):
+    """Worth trying again later. `reached` is False when the request certainly changed
+    nothing in the package (refused for a rate limit before it was handled, or never
+    sent); True when it may have been applied and its answer lost (5xx, timeout, reset)."""
+
+    def __init__(self, message: str, retry_after: float | None = None, reached: bool = True):
         super().__init__(message)
         self.retry_after = retry_after
+        self.reached = reached
 
 
 class AccessTokenExpired(RetriableError):
@@ -204,6 +209,8 @@ class AccountingProvider(ABC):
     # the package's limits per remote organisation, as budgeted by ratelimit.Budget
     calls_per_minute: int = 60
     concurrent_calls: int = 5
+    # how many documents one save_documents() request may carry
+    documents_per_call: int = 1
 
     @abstractmethod
     def is_configured(self) -> bool: ...
@@ -248,6 +255,20 @@ class AccountingProvider(ABC):
     def save_document(self, session: "ApiSession", draft: DocumentDraft, remote_id: str | None,
                       idempotency_key: str) -> PaymentState: ...
 
+    def save_documents(self, session: "ApiSession", documents: list[tuple[DocumentDraft, str | None]],
+                       idempotency_key: str) -> list[PaymentState | Rejected]:
+        """Several documents in one request (at most documents_per_call), each with its
+        remote id when it is an update. One result per document, in order: its state, or
+        the package's rejection of that document alone. An error raised is the whole
+        request's."""
+        if len(documents) != 1:
+            raise ValueError(f"{self.display_name} takes one document per request")
+        draft, remote_id = documents[0]
+        try:
+            return [self.save_document(session, draft, remote_id, idempotency_key)]
+        except Rejected as exc:
+            return [exc]
+
     @abstractmethod
     def payment_state(self, session: "ApiSession", remote_id: str) -> PaymentState: ...
 
@@ -260,6 +281,15 @@ class AccountingProvider(ABC):
     def find_document(self, session: "ApiSession", kind: str, reference: str) -> PaymentState | None:
         """The document Factory sent with this reference, if the package has it (to
         recover when a create's response was lost)."""
+
+    def find_documents(self, session: "ApiSession", kind: str, references: list[str]) -> dict[str, PaymentState]:
+        """find_document for several references: {reference: state} for those found."""
+        found = {}
+        for reference in references:
+            state = self.find_document(session, kind, reference)
+            if state is not None:
+                found[reference] = state
+        return found
 
     def document_url(self, kind: str, remote_id: str) -> str | None:
         return None

@@ -277,7 +277,7 @@ def api_session(connection: AccountingConnection, force_refresh: bool = False) -
 def _refresh_under_lock(connection_id: int, stale_access_token: str | None) -> None:
     lock = redis_connection().lock(f"factory:token-refresh:{connection_id}", timeout=60, blocking_timeout=60)
     if not lock.acquire():
-        raise RetriableError("Another refresh of this connection is taking too long.")
+        raise RetriableError("Another refresh of this connection is taking too long.", reached=False)
     try:
         with Session(db.engine) as session, session.begin():
             row = session.get(AccountingConnection, connection_id, with_for_update=True)

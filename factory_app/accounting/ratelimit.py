@@ -11,14 +11,21 @@ from contextlib import contextmanager
 from ..jobs import redis_connection
 from .base import RetriableError
 
+# A sliding 60-second window (the package counts its minute that way, not by the clock's
+# minute): a sorted set of the calls sent in the last 60 s, timed by Redis's own clock so
+# that every worker on every machine agrees. Returns -1 when the call may go now, else the
+# milliseconds until the oldest call leaves the window.
 MINUTE_LUA = """
-local count = redis.call('INCR', KEYS[1])
-if count == 1 then redis.call('EXPIRE', KEYS[1], 61) end
-if count > tonumber(ARGV[1]) then
-  redis.call('DECR', KEYS[1])
-  return -1
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - 60000)
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then
+  local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+  return math.max(1, tonumber(oldest[2]) + 60000 - now)
 end
-return count
+redis.call('ZADD', KEYS[1], now, ARGV[2])
+redis.call('PEXPIRE', KEYS[1], 61000)
+return -1
 """
 
 
@@ -29,12 +36,10 @@ class Budget:
         self._minute = self.redis.register_script(MINUTE_LUA)
 
     def _take_minute(self) -> float | None:
-        """None when a call may go now, else seconds until the next minute starts."""
-        now = time.time()
-        window = int(now // 60)
-        if self._minute(keys=[f"factory:rate:{self.remote_org_id}:{window}"], args=[self.per_minute]) == -1:
-            return 60 - (now % 60) + 0.05
-        return None
+        """None when a call may go now, else seconds until a place in the window frees."""
+        waited = self._minute(keys=[f"factory:rate:{self.remote_org_id}"],
+                              args=[self.per_minute, uuid.uuid4().hex])
+        return None if waited == -1 else waited / 1000 + 0.05
 
     def _take_slot(self, token: str) -> bool:
         """A sorted set of running calls; entries older than 60 s are from dead processes."""
@@ -61,12 +66,12 @@ class Budget:
             if delay is None:
                 break
             if time.monotonic() + delay > deadline:
-                raise RetriableError("Factory's share of the package's per-minute limit is used up.", retry_after=delay)
+                raise RetriableError("Factory's share of the package's per-minute limit is used up.", retry_after=delay, reached=False)
             time.sleep(delay)
         token = uuid.uuid4().hex
         while not self._take_slot(token):
             if time.monotonic() > deadline:
-                raise RetriableError("Too many calls to the package are running at once.", retry_after=1)
+                raise RetriableError("Too many calls to the package are running at once.", retry_after=1, reached=False)
             time.sleep(0.05)
         try:
             yield

@@ -79,7 +79,7 @@ def start_run(organisation_id: int, user_id: int | None, kind: str, subject_id: 
     lock = redis_connection().lock(f"factory:start-run:{organisation_id}:{kind}:{subject_id}", timeout=30,
                                    blocking_timeout=30)
     if not lock.acquire():
-        raise RetriableError("Another request is starting the same run. Try again in a moment.")
+        raise RetriableError("Another request is starting the same run. Try again in a moment.", reached=False)
     hold_until_commit(lock)  # the check below and the caller's commit happen under one lock
     existing = db.session.scalar(select(SyncRun).where(
         SyncRun.organisation_id == organisation_id, SyncRun.kind == kind,

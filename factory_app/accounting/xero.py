@@ -61,6 +61,7 @@ class XeroProvider(AccountingProvider):
     display_name = "Xero"
     calls_per_minute = 58  # Xero allows 60 per organisation; a margin for clock skew
     concurrent_calls = 5
+    documents_per_call = 50  # Xero recommends at most 50 elements per POST
 
     def __init__(self, config: dict):
         self.client_id = config.get("XERO_CLIENT_ID") or ""
@@ -189,7 +190,7 @@ class XeroProvider(AccountingProvider):
         if status == 429:
             problem = response.headers.get("X-Rate-Limit-Problem", "rate")
             raise RetriableError(f"Xero's {problem} limit was reached.",
-                                 retry_after=_retry_after(response.headers.get("Retry-After")))
+                                 retry_after=_retry_after(response.headers.get("Retry-After")), reached=False)
         if status >= 500:
             raise RetriableError(f"Xero had a problem (HTTP {status}).",
                                  retry_after=_retry_after(response.headers.get("Retry-After")))
@@ -276,32 +277,23 @@ class XeroProvider(AccountingProvider):
         return _contact((data.get("Contacts") or [{}])[0])
 
     def save_document(self, session, draft: DocumentDraft, remote_id, idempotency_key) -> PaymentState:
-        body = {
-            "Type": "ACCREC" if draft.kind == "sales_invoice" else "ACCPAY",
-            "Contact": {"ContactID": draft.contact_remote_id},
-            "Date": draft.issue_date.isoformat(), "DueDate": draft.due_date.isoformat(),
-            "LineAmountTypes": "Exclusive", "CurrencyCode": draft.currency,
-            "Status": "AUTHORISED" if draft.approved else "DRAFT",
-            "LineItems": [{
-                "Description": l.description, "Quantity": l.quantity, "UnitAmount": l.unit_price,
-                "DiscountRate": l.discount_percent, "LineAmount": l.line_amount,
-                **({"TaxType": l.tax_code} if l.tax_code else {}),
-                **({"AccountCode": l.account_code} if l.account_code else {}),
-                **({"ItemCode": l.item_code} if l.item_code else {}),
-            } for l in draft.lines],
-        }
-        if draft.number:
-            body["InvoiceNumber"] = draft.number
-        if draft.reference:
-            body["Reference"] = draft.reference
-        if remote_id:
-            body["InvoiceID"] = remote_id
-        data = self._api("POST", session, "Invoices", body={"Invoices": [body]},
+        result = self.save_documents(session, [(draft, remote_id)], idempotency_key)[0]
+        if isinstance(result, Rejected):
+            raise result
+        return result
+
+    def save_documents(self, session, documents, idempotency_key) -> list[PaymentState | Rejected]:
+        """One POST /Invoices with summarizeErrors=false: Xero answers 200 with one element
+        per invoice sent, in order, each either saved or carrying its ValidationErrors."""
+        if not documents or len(documents) > self.documents_per_call:
+            raise ValueError(f"1 to {self.documents_per_call} documents per request")
+        data = self._api("POST", session, "Invoices", body={"Invoices": [_invoice_body(d, r) for d, r in documents]},
                          params={"summarizeErrors": "false"}, idempotency_key=idempotency_key)
-        row = (data.get("Invoices") or [{}])[0]
-        if row.get("HasErrors") or row.get("ValidationErrors"):
-            raise Rejected(*_element_messages(row))
-        return _payment_state(row)
+        rows = data.get("Invoices") or []
+        if len(rows) != len(documents):
+            raise RetriableError(f"Xero answered for {len(rows)} of {len(documents)} invoices.")
+        return [Rejected(*_element_messages(row)) if row.get("HasErrors") or row.get("ValidationErrors")
+                else _payment_state(row) for row in rows]
 
     def payment_states(self, session, remote_ids, modified_since=None) -> list[PaymentState]:
         if not remote_ids:
@@ -311,12 +303,24 @@ class XeroProvider(AccountingProvider):
         return [_payment_state(row) for row in data.get("Invoices") or []]
 
     def find_document(self, session, kind, reference) -> PaymentState | None:
+        return self.find_documents(session, kind, [reference]).get(reference)
+
+    def find_documents(self, session, kind, references) -> dict[str, PaymentState]:
+        """One GET for up to 50 references (where Reference=="a" OR Reference=="b" ...)."""
         kind_code = "ACCREC" if kind == "sales_invoice" else "ACCPAY"
-        safe = reference.replace('"', "")
-        data = self._api("GET", session, "Invoices", params={
-            "where": f'Type=="{kind_code}" AND Reference=="{safe}"', "page": 1})
-        rows = [row for row in data.get("Invoices") or [] if row.get("Status") not in ("DELETED", "VOIDED")]
-        return _payment_state(rows[0]) if rows else None
+        wanted = sorted({r for r in references if r})
+        found: dict[str, PaymentState] = {}
+        for start in range(0, len(wanted), self.documents_per_call):
+            chunk = wanted[start:start + self.documents_per_call]
+            where = " OR ".join(f'Reference=="{r.replace(chr(34), "")}"' for r in chunk)
+            if len(chunk) == 1:
+                where = f'Type=="{kind_code}" AND {where}'
+            data = self._api("GET", session, "Invoices", params={"where": where, "page": 1, "pageSize": 1000})
+            for row in data.get("Invoices") or []:
+                if row.get("Type") == kind_code and row.get("Status") not in ("DELETED", "VOIDED") \
+                        and row.get("Reference") in chunk:
+                    found.setdefault(row["Reference"], _payment_state(row))
+        return found
 
     def document_url(self, kind, remote_id) -> str | None:
         if self.sandbox_url:
@@ -330,6 +334,30 @@ class XeroProvider(AccountingProvider):
 
 
 # --- mapping helpers ------------------------------------------------------------------
+
+def _invoice_body(draft: DocumentDraft, remote_id: str | None) -> dict:
+    body = {
+        "Type": "ACCREC" if draft.kind == "sales_invoice" else "ACCPAY",
+        "Contact": {"ContactID": draft.contact_remote_id},
+        "Date": draft.issue_date.isoformat(), "DueDate": draft.due_date.isoformat(),
+        "LineAmountTypes": "Exclusive", "CurrencyCode": draft.currency,
+        "Status": "AUTHORISED" if draft.approved else "DRAFT",
+        "LineItems": [{
+            "Description": l.description, "Quantity": l.quantity, "UnitAmount": l.unit_price,
+            "DiscountRate": l.discount_percent, "LineAmount": l.line_amount,
+            **({"TaxType": l.tax_code} if l.tax_code else {}),
+            **({"AccountCode": l.account_code} if l.account_code else {}),
+            **({"ItemCode": l.item_code} if l.item_code else {}),
+        } for l in draft.lines],
+    }
+    if draft.number:
+        body["InvoiceNumber"] = draft.number
+    if draft.reference:
+        body["Reference"] = draft.reference
+    if remote_id:
+        body["InvoiceID"] = remote_id
+    return body
+
 
 def _json_default(value):
     """Decimals go out as JSON numbers (the spec's type). Up to 15 significant digits a

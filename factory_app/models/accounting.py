@@ -126,6 +126,9 @@ class DocumentPush(db.Model):
     amount_due: Mapped[Decimal | None] = mapped_column(Money(2))
     last_payment_date: Mapped[date | None]
     payment_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # set (and committed) before a create request goes out, cleared once its outcome is
+    # known: a push still carrying it may exist in the package and is looked up first
+    unconfirmed_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
