@@ -3,7 +3,9 @@
     python benchmarks/contacts_import.py [--contacts N] [--database-url URL] [--profile FILE]
 
 What it does, all on this machine:
-1. starts the Xero sandbox in-process (rate limits raised so nothing is throttled), seeds its
+1. starts the Xero sandbox in a process of its own, as the real package is (with
+   --sandbox-in-process: in this process, where its work competes with Factory's for the
+   interpreter), rate limits raised so nothing is throttled, and seeds its
    "Harbour Sheet Metal" organisation with N contacts (a third customers, a third suppliers,
    a third both) on top of the ~33 it already holds;
 2. builds Factory on a fresh database (a temporary SQLite file by default; with a
@@ -359,6 +361,45 @@ def print_profile(profiler, limit: int, path: str | None):
 
 # --- the benchmark -------------------------------------------------------------------------
 
+SANDBOX_LAUNCHER = r"""
+import json, sys
+from werkzeug.serving import make_server
+from sandbox import create_app
+from sandbox.testing import QuietHandler
+data, client_id, secret, limits = sys.argv[1], sys.argv[2], sys.argv[3], json.loads(sys.argv[4])
+app = create_app(data, client_id, secret, test_controls=True, limits=limits)
+server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=QuietHandler)
+print(server.server_port, flush=True)
+server.serve_forever()
+"""
+
+
+class SandboxProcess:
+    """The sandbox as a separate process, like the real package: its CPU work doesn't
+    share this interpreter with Factory's."""
+
+    def __init__(self, data_path, log_path):
+        self.data_path, self.log_path = str(data_path), log_path
+        self.process = self.url = None
+
+    def start(self) -> "SandboxProcess":
+        import subprocess
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", SANDBOX_LAUNCHER, self.data_path, CLIENT_ID, CLIENT_SECRET, json.dumps(LIMITS)],
+            cwd=ROOT, stdout=subprocess.PIPE, stderr=open(self.log_path, "w"), text=True)
+        port = self.process.stdout.readline().strip()
+        if not port.isdigit():
+            raise SystemExit(f"the sandbox did not start: see {self.log_path}")
+        self.url = f"http://127.0.0.1:{port}"
+        return self
+
+    def close(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(10)
+            self.process = None
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--contacts", type=int, default=10_000, help="contacts to add to the sandbox (default 10000)")
@@ -371,6 +412,8 @@ def main(argv=None) -> int:
                              "include the profiler's cost); optionally dump the stats to FILE and FILE.sync")
     parser.add_argument("--profile-lines", type=int, default=25)
     parser.add_argument("--keep", action="store_true", help="keep the temp folder (and say where it is)")
+    parser.add_argument("--sandbox-in-process", action="store_true",
+                        help="run the sandbox in this process (its work then counts against Factory's)")
     args = parser.parse_args(argv)
     if args.contacts < 0:
         parser.error("--contacts must be 0 or more")
@@ -396,8 +439,11 @@ def main(argv=None) -> int:
             redis_server = EmbeddedRedis(folder / "redis", persist=False)
             redis_url = redis_server.url
             redis_description = f"embedded, {redis_url}"
-        sandbox = SandboxServer(folder / "sandbox.db", client_id=CLIENT_ID, client_secret=CLIENT_SECRET,
-                                test_controls=True, limits=LIMITS).start()
+        if args.sandbox_in_process:
+            sandbox = SandboxServer(folder / "sandbox.db", client_id=CLIENT_ID, client_secret=CLIENT_SECRET,
+                                    test_controls=True, limits=LIMITS).start()
+        else:
+            sandbox = SandboxProcess(folder / "sandbox.db", folder / "sandbox.log").start()
         database.create()
         created_database = True
 
@@ -427,7 +473,8 @@ def main(argv=None) -> int:
               f"{args.contacts - 2 * (args.contacts // 3)} both) to 'Harbour Sheet Metal (Sandbox)'")
         print(f"database:        {database.description}")
         print(f"redis:           {redis_description}")
-        print(f"sandbox:         {sandbox.url}, in this process; rate limits raised to {LIMITS} so nothing is "
+        where = "in this process" if args.sandbox_in_process else "a process of its own"
+        print(f"sandbox:         {sandbox.url}, {where}; rate limits raised to {LIMITS} so nothing is "
               "throttled; OpenAPI validation off")
         print(f"page size:       {PAGE_SIZE} (factory_app/accounting/xero.py PAGE_SIZE)")
         print(f"code measured:   {code_version()}")
@@ -475,6 +522,26 @@ def main(argv=None) -> int:
             assert connection is not None and connection.remote_org_id == HARBOUR_ID
             session = conn_service.api_session(connection)
             token, tenant = session.access_token, session.remote_org_id
+            db.session.remove()
+
+            # --- the first update, which connecting starts by itself ----------------------------
+            from rq.job import Job
+            from factory_app.jobs import queue, redis_connection
+            from factory_app.models import SyncRun
+            first_sync = db.session.scalar(select(SyncRun.id).where(SyncRun.organisation_id == org_id,
+                                                                    SyncRun.kind == "sync"))
+            assert first_sync is not None, "connecting did not start an update"
+            queue().remove(f"sync-run-{first_sync}")
+            try:
+                Job.fetch(f"sync-run-{first_sync}", connection=redis_connection()).delete()
+            except Exception:  # noqa: BLE001 - already gone
+                pass
+            db.session.remove()
+            with http.counting():
+                seconds = run_job_timed(first_sync)
+            db.session.remove()
+            print(f"first update after connecting (started by Connect): {fmt_s(seconds)}, {len(http.calls)} API "
+                  f"calls; remote lists now {remote_kinds()}")
             db.session.remove()
 
             # --- fetch baseline (one warm-up pass, then FETCH_REPEATS timed passes) -------------

@@ -122,12 +122,14 @@ def test_import_suppliers_and_a_business_that_is_both(xero_app, connected, tenan
 
 
 def test_update_accounting_data_renames_and_joins_a_running_sync(xero_app, connected, tenant, factory_customers):
+    with xero_app.app_context():  # connecting started the first update by itself
+        assert db.session.scalar(select(SyncRun.status).where(SyncRun.kind == "sync")) == "queued"
     start(connected, "import_customers")
     work(xero_app)
     first = start(connected, "sync")
     second = start(connected, "sync")  # a second click (or tab) joins the same run
     with xero_app.app_context():
-        assert db.session.scalar(select(func.count()).select_from(SyncRun).where(SyncRun.kind == "sync")) == 1
+        assert db.session.scalar(select(func.count()).select_from(SyncRun).where(SyncRun.kind == "sync")) == 2
     assert first.split('id="')[1][:20] == second.split('id="')[1][:20]
     work(xero_app)
     run = last_run(xero_app, "sync")
@@ -174,7 +176,7 @@ def test_malformed_remote_contact_is_logged_and_skipped(xero_app, tenant):
         db.session.flush()
 
         class Matcher:  # nothing local to match against
-            linked, reviews, by_email, by_name, by_id = {}, {}, {}, {}, {}
+            linked, reviews, by_email, by_name, by_id, created = {}, {}, {}, {}, {}, set()
             unlinked = staticmethod(lambda parties: [])
         for contact in (RemoteContact(remote_id="a", name="", is_customer=True),
                         RemoteContact(remote_id="b", name="N" * 300, is_customer=True),
@@ -348,3 +350,34 @@ def test_review_conflicts_are_refused_not_500(xero_app, connected, tenant, facto
     assert everything.status_code == 302
     assert connected.get("/settings/integrations/log?page=99999999999999999999").status_code == 200
     assert connected.get("/customers?page=99999999999999999999").status_code == 200
+
+
+def test_an_import_keeps_the_other_kind_current_and_the_next_sync_reads_one_page(
+        xero_app, connected, tenant, factory_customers, sandbox):
+    start(connected, "import_customers")
+    start(connected, "import_suppliers")
+    work(xero_app)
+    with xero_app.app_context():
+        laser = db.session.scalar(select(Supplier).where(Supplier.name == "Precision Laser Cutting"))
+        remote_id = db.session.scalar(select(ExternalLink.remote_id).where(ExternalLink.local_id == laser.id))
+        connection = conn_service.current_connection(tenant.org_id)
+        assert connection.contacts_bookmark is not None  # the import read every contact
+        conn_service.call(connection, lambda s: get_provider("xero").save_contact(
+            s, RemoteContact(remote_id=remote_id, name="x"), name="Precision Laser Cutting Group"))
+    # a customer import (not a sync) meets the renamed contact: the linked supplier follows too
+    start(connected, "import_customers")
+    work(xero_app)
+    with xero_app.app_context():
+        assert db.session.get(Supplier, laser.id).name == "Precision Laser Cutting Group"
+        assert db.session.scalar(select(Customer.name).where(Customer.id.in_(
+            select(ExternalLink.local_id).where(ExternalLink.remote_id == remote_id,
+                                                ExternalLink.local_type == "customer")))) == \
+            "Precision Laser Cutting Group"
+    # and the sync after it reads the contacts changed since the import: one page, nothing to write
+    before = len(sandbox.sandbox.requests)
+    start(connected, "sync")
+    work(xero_app)
+    contact_calls = [r for r in list(sandbox.sandbox.requests)[before:] if r["path"] == "/api.xro/2.0/Contacts"]
+    run = last_run(xero_app, "sync")
+    assert len(contact_calls) == 1 and run.updated == 0
+    assert run.seen <= 1  # only what changed since the import (at most the renamed contact again), not all ~33

@@ -309,15 +309,44 @@ def _refresh_under_lock(connection_id: int, stale_access_token: str | None) -> N
             pass
 
 
+def _budget(connection: AccountingConnection) -> Budget:
+    adapter = get_provider(connection.provider)
+    return Budget(connection.remote_org_id, current_app.config.get("ACCOUNTING_CALLS_PER_MINUTE",
+                                                                   adapter.calls_per_minute),
+                  adapter.concurrent_calls)
+
+
+def call_ahead(connection: AccountingConnection, fn: Callable[[ApiSession], T], executor) -> Callable[[], T]:
+    """Start `fn` on the executor's thread now (to read the next page while this one is
+    stored); returns a function that waits for its result. The thread only does HTTP (the
+    token is taken here, the budget is the same); if its try fails in any way, the call
+    is made again by call() in this thread, which refreshes, classifies and marks as usual."""
+    try:
+        session = api_session(connection)
+        budget = _budget(connection)
+    except ProviderError:
+        return lambda: call(connection, fn)
+    wait = 0.5 if has_request_context() else 90.0
+
+    def run():
+        with budget.call(wait):
+            return fn(session)
+    future = executor.submit(run)
+
+    def result() -> T:
+        try:
+            return future.result()
+        except ProviderError:
+            return call(connection, fn)
+    return result
+
+
 def call(connection: AccountingConnection, fn: Callable[[ApiSession], T], wait: float | None = None) -> T:
     """Run one API call with a fresh token, inside the organisation's shared call budget
     (jobs wait for their turn, web requests don't wait long): a refused access token is
     refreshed once and the call tried again; a connection the package no longer accepts
     is marked for reconnecting (committed at once) and the error passed on."""
-    adapter = get_provider(connection.provider)
-    budget = Budget(connection.remote_org_id, current_app.config.get("ACCOUNTING_CALLS_PER_MINUTE",
-                                                                     adapter.calls_per_minute),
-                    adapter.concurrent_calls)
+    budget = _budget(connection)
     if wait is None:
         wait = 0.5 if has_request_context() else 90.0
 

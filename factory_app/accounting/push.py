@@ -109,12 +109,18 @@ SENDER_LOCK_TTL = 10.0   # seconds a dead sender's lock outlives it
 SENDER_LOCK_WAIT = 30.0  # how long a job waits for the organisation's sender before retrying
 
 
-def push_document(push_id: int) -> str:
+def push_document(push_id: int, *also: int) -> str:
     """Send this push, and with it whatever else of the same kind is queued for the same
     organisation, as many per request as the package takes (a backlog goes out in a few
     calls). One sender per organisation and kind at a time, so no document is ever in two
-    requests at once; the others wait for it, then usually find their push already sent."""
+    requests at once; the others wait for it, then usually find their push already sent.
+    `also`: the rest of a batch being retried; the first of them still queued stands in
+    for this push if it has gone out meanwhile."""
     with job_context():
+        if also:
+            queued = set(db.session.scalars(select(DocumentPush.id).where(
+                DocumentPush.id.in_((push_id, *also)), DocumentPush.state == "queued")))
+            push_id = next((i for i in (push_id, *also) if i in queued), push_id)
         push = db.session.get(DocumentPush, push_id)
         if push is None or db.session.get(DOC_TYPES[push.doc_type], push.doc_id) is None:
             return "gone"
@@ -278,9 +284,12 @@ def _retry_later(pushes: list[DocumentPush], exc: RetriableError) -> None:
             push.unconfirmed_since = None
         retries.append((push.id, push.attempts, delay))
     db.session.commit()
-    for push_id, attempt, delay in retries:
-        queue().enqueue_in(timedelta(seconds=delay), "factory_app.accounting.push.push_document", push_id,
-                           job_id=f"push-{push_id}-retry-{attempt}")
+    if retries:
+        # one job for the whole batch, after the longest wait any of them needs
+        (first, attempt, _), rest = retries[0], [push_id for push_id, _, _ in retries[1:]]
+        delay = max(d for _, _, d in retries)
+        queue().enqueue_in(timedelta(seconds=delay), "factory_app.accounting.push.push_document", first, *rest,
+                           job_id=f"push-{first}-retry-{attempt}")
 
 
 def _store_state(push: DocumentPush, state: PaymentState) -> None:

@@ -12,10 +12,11 @@ import dataclasses
 import json
 import re
 import unicodedata
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 
 from rq import Retry
-from sqlalchemy import select
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm import selectinload
 
 from ..extensions import db
@@ -54,8 +55,11 @@ def normalise_name(name: str | None) -> str:
 def clean(value: str | None, limit: int) -> str | None:
     if value is None:
         return None
-    value = CONTROL.sub("", unicodedata.normalize("NFC", str(value))).strip()
-    return value[:limit] or None
+    if type(value) is not str:
+        value = str(value)
+    if not (value.isascii() and value.isprintable()):  # plain text needs neither step (the common case)
+        value = CONTROL.sub("", unicodedata.normalize("NFC", value))
+    return value.strip()[:limit] or None
 
 
 def problem_with(contact: RemoteContact) -> str | None:
@@ -179,7 +183,10 @@ class _Matcher:
         self.by_id = {p.id: p for p in parties}
         self.linked: dict[str, Party] = {}
         self.linked_parties: set[Party] = set()
-        self.new_links: list[tuple[Party, str, str | None]] = []  # written once the page is flushed
+        self.new_links: list[tuple[int, str, str | None]] = []  # (local id, remote id, remote name)
+        # records to create, written in bulk once the page is read: (values, addresses, people, remote id, name)
+        self.new_parties: list[tuple[dict, dict[str, dict], list[dict], str, str | None]] = []
+        self.created: set[str] = set()  # remote ids created in this run (a page shift may repeat one)
         for link in db.session.scalars(conn_service.links_for(connection, local_type)):
             party = self.by_id.get(link.local_id)
             if party is not None:
@@ -202,49 +209,87 @@ class _Matcher:
         return [p for p in parties if p not in self.linked_parties and not p.archived]
 
     def link(self, party: Party, contact: RemoteContact) -> None:
-        self.new_links.append((party, contact.remote_id, clean(contact.name, 255)))
+        self.new_links.append((party.id, contact.remote_id, clean(contact.name, 255)))
         self.linked[contact.remote_id] = party
         self.linked_parties.add(party)
         if party.remote_state != "linked" or party.remote_message is not None:
             party.remote_state, party.remote_message = "linked", None
 
-    def write_links(self) -> None:
-        """After the page's flush (new parties have ids now): their links, in one go."""
-        if not self.new_links:
-            return
-        db.session.add_all([ExternalLink(
-            organisation_id=self.connection.organisation_id, provider=self.connection.provider,
-            remote_org_id=self.connection.remote_org_id, local_type=self.local_type, local_id=party.id,
-            remote_id=remote_id, remote_name=name) for party, remote_id, name in self.new_links])
-        self.new_links = []
+    def create(self, contact: RemoteContact) -> None:
+        """A new Factory record for this remote contact, written with the page's others.
+        It is linked at once, so it never matches a later contact of the same run."""
+        self.new_parties.append((_party_values(contact), _address_values(contact), _people_values(contact),
+                                 contact.remote_id, clean(contact.name, 255)))
+        self.created.add(contact.remote_id)
+
+    def write_page(self) -> None:
+        """After the page's flush: the new records, their addresses, people and links, one
+        multi-row INSERT per table."""
+        if self.new_parties:
+            new, self.new_parties = self.new_parties, []
+            parties = Party.__table__  # Core, not the ORM's bulk path: the rows are plain values
+            ids = db.session.scalars(insert(parties).returning(parties.c.id, sort_by_parameter_order=True), [
+                dict(organisation_id=self.connection.organisation_id, kind=self.local_type, remote_state="linked",
+                     **values) for values, _, _, _, _ in new]).all()
+            addresses = [dict(party_id=party_id, kind=kind, **fields)
+                         for party_id, (_, by_kind, _, _, _) in zip(ids, new) for kind, fields in by_kind.items()]
+            people = [dict(party_id=party_id, **person)
+                      for party_id, (_, _, persons, _, _) in zip(ids, new) for person in persons]
+            if addresses:
+                db.session.execute(insert(Address.__table__), addresses)
+            if people:
+                db.session.execute(insert(ContactPerson.__table__), people)
+            self.new_links.extend((party_id, remote_id, name) for party_id, (_, _, _, remote_id, name) in zip(ids, new))
+        if self.new_links:
+            db.session.execute(insert(ExternalLink.__table__), [dict(
+                organisation_id=self.connection.organisation_id, provider=self.connection.provider,
+                remote_org_id=self.connection.remote_org_id, local_type=self.local_type, local_id=local_id,
+                remote_id=remote_id, remote_name=name) for local_id, remote_id, name in self.new_links])
+            self.new_links = []
+
+
+def _party_values(contact: RemoteContact) -> dict:
+    return {"name": clean(contact.name, 255), "email": clean(contact.email, 255), "phone": clean(contact.phone, 50),
+            "website": clean(contact.website, 255), "tax_number": clean(contact.tax_number, 50)}
+
+
+ADDRESS_LIMITS = {f: 255 if f.startswith("line") else 20 if f == "postcode" else 100 for f in Address.FIELDS}
+
+
+def _address_values(contact: RemoteContact) -> dict[str, dict]:
+    """{kind: fields}; of two remote addresses of one kind, the last wins."""
+    return {remote.kind: {f: clean(getattr(remote, f), limit) for f, limit in ADDRESS_LIMITS.items()}
+            for remote in contact.addresses}
+
+
+def _people_values(contact: RemoteContact) -> list[dict]:
+    people = [dict(name=clean(p.name, 255), email=clean(p.email, 255), phone=clean(p.phone, 50))
+              for p in contact.people]
+    return [p for p in people if p["name"]]
 
 
 def apply_contact(party: Party, contact: RemoteContact, fill_only: bool = False) -> bool:
     """Copy a remote contact onto a Factory record; returns whether anything changed.
     fill_only keeps what Factory already has (used when linking an existing record)."""
     changed = False
-    values = {"name": clean(contact.name, 255), "email": clean(contact.email, 255), "phone": clean(contact.phone, 50),
-              "website": clean(contact.website, 255), "tax_number": clean(contact.tax_number, 50)}
-    for field, value in values.items():
+    for field, value in _party_values(contact).items():
         current = getattr(party, field)
         if value is None or current == value or (fill_only and current):
             continue
         setattr(party, field, value)
         changed = True
-    for remote in contact.addresses:
-        address = party.address(remote.kind)
+    for kind, fields in _address_values(contact).items():
+        address = party.address(kind)
         if address is not None and fill_only:
             continue
-        fields = {f: clean(getattr(remote, f), 255 if f.startswith("line") else 100 if f != "postcode" else 20)
-                  for f in Address.FIELDS}
         if address is None:
-            party.addresses.append(Address(kind=remote.kind, **fields))
+            party.addresses.append(Address(kind=kind, **fields))
             changed = True
         elif any(getattr(address, f) != v for f, v in fields.items()):
             for f, v in fields.items():
                 setattr(address, f, v)
             changed = True
-    wanted = [(clean(p.name, 255), clean(p.email, 255), clean(p.phone, 50)) for p in contact.people if clean(p.name, 255)]
+    wanted = [(p["name"], p["email"], p["phone"]) for p in _people_values(contact)]
     have = [(p.name, p.email, p.phone) for p in party.people]
     if wanted and wanted != have and not (fill_only and have):
         party.people[:] = [ContactPerson(name=n, email=e, phone=ph) for n, e, ph in wanted]
@@ -257,21 +302,54 @@ def _import_contacts(run: SyncRun, connection: AccountingConnection, local_type:
     matcher = _Matcher(connection, local_type)
     label = "customers" if local_type == "customer" else "suppliers"
     page_number = run.next_page or 1
-    while page_number:
-        run.stage = f"Reading {label}, page {page_number}"
-        page = conn_service.call(connection, lambda s: adapter.contacts(s, page=page_number))
-        with db.session.no_autoflush:
-            changed = _remember_contacts(connection, page.items)
-            for contact in page.items:
-                _import_one(run, matcher, contact, local_type, changed)
-        db.session.flush()
-        matcher.write_links()
-        run.pages_done += 1
-        run.total_pages = page.page_count or run.total_pages
-        run.next_page = page.next_page or 0
-        db.session.commit()  # the page is stored: an interrupted import goes on from the next one
-        page_number = page.next_page
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="read-ahead") as reader:
+        def read(number):  # the next page is read while this one is stored
+            return conn_service.call_ahead(connection, lambda s: adapter.contacts(s, page=number), reader)
+        pending = read(page_number)
+        while page_number:
+            run.stage = f"Reading {label}, page {page_number}"
+            page = pending()
+            if page.next_page:
+                pending = read(page.next_page)
+            with db.session.no_autoflush:
+                changed = _remember_contacts(connection, page.items)
+                for contact in page.items:
+                    _import_one(run, matcher, contact, local_type, changed)
+                other = "supplier" if local_type == "customer" else "customer"
+                _update_linked(run, connection, other, [c for c in page.items if c.remote_id in changed])
+            db.session.flush()
+            matcher.write_page()
+            run.pages_done += 1
+            run.total_pages = page.page_count or run.total_pages
+            run.next_page = page.next_page or 0
+            if not page.next_page and page.bookmark and (
+                    connection.contacts_bookmark is None or page.bookmark > connection.contacts_bookmark):
+                # every contact has been read (oldest change first), the list and every
+                # linked record of both kinds are up to date: the next sync starts here
+                connection.contacts_bookmark = page.bookmark
+            db.session.commit()  # the page is stored: an interrupted import goes on from the next one
+            page_number = page.next_page
     run.stage = "Finished"
+
+
+def _update_linked(run: SyncRun, connection: AccountingConnection, local_type: str,
+                   contacts: list[RemoteContact]) -> None:
+    """Changed remote contacts update the Factory records of this kind linked to them
+    (the sync, and an import for the other kind, so that a customer import keeps linked
+    suppliers current): one query for the links, one for the records, only those."""
+    usable = {c.remote_id: c for c in contacts if not c.archived and not problem_with(c)}
+    if not usable:
+        return
+    model = KINDS[local_type]
+    links = dict(db.session.execute(conn_service.links_for(connection, local_type)
+                                    .where(ExternalLink.remote_id.in_(list(usable)))
+                                    .with_only_columns(ExternalLink.local_id, ExternalLink.remote_id)).all())
+    if not links:
+        return
+    for party in db.session.scalars(select(model).where(model.id.in_(list(links)), model.organisation_id == run.organisation_id)
+                                    .options(selectinload(model.addresses), selectinload(model.people))):
+        if apply_contact(party, usable[links[party.id]]):
+            run.updated += 1
 
 
 def _import_one(run: SyncRun, matcher: _Matcher, contact: RemoteContact, local_type: str,
@@ -284,6 +362,8 @@ def _import_one(run: SyncRun, matcher: _Matcher, contact: RemoteContact, local_t
         run.skipped += 1
         return
     problem = problem_with(contact)
+    if contact.remote_id in matcher.created:
+        return  # created earlier in this run (the remote list shifted between pages)
     if problem:
         run.failed += 1
         db.session.add(SyncFailure(organisation_id=run.organisation_id, run_id=run.id, remote_id=contact.remote_id,
@@ -321,11 +401,7 @@ def _import_one(run: SyncRun, matcher: _Matcher, contact: RemoteContact, local_t
     if len(by_name) > 1:
         _review(run, matcher, contact, by_name, "Several Factory records have this name.")
         return
-    party = matcher.model(organisation_id=run.organisation_id, remote_state="linked")
-    apply_contact(party, contact)
-    db.session.add(party)
-    matcher._index(party)
-    matcher.link(party, contact)
+    matcher.create(contact)
     run.created += 1
 
 
@@ -357,28 +433,45 @@ def _remember_contacts(connection: AccountingConnection, contacts: list[RemoteCo
 
 
 def _upsert_records(connection: AccountingConnection, kind: str, rows: list[dict], replace: bool = False) -> set[str]:
-    existing = {r.remote_id: r for r in db.session.scalars(select(RemoteRecord).where(
-        RemoteRecord.organisation_id == connection.organisation_id, RemoteRecord.provider == connection.provider,
-        RemoteRecord.remote_org_id == connection.remote_org_id, RemoteRecord.kind == kind,
-        *(() if replace else (RemoteRecord.remote_id.in_([r["remote_id"] for r in rows]),))))}
+    """Store a page of the package's list of `kind` (Core statements, compared as plain
+    values: one SELECT, then one INSERT and one UPDATE for whatever is new or different).
+    Returns the remote ids that are new or changed. replace: the page is the whole list,
+    what it doesn't hold is deleted."""
+    table = RemoteRecord.__table__
+    fields = sorted({field for row in rows for field in row} - {"remote_id"})
+    scope = (table.c.organisation_id == connection.organisation_id, table.c.provider == connection.provider,
+             table.c.remote_org_id == connection.remote_org_id, table.c.kind == kind)
+    query = select(table.c.id, table.c.remote_id, *(table.c[f] for f in fields)).where(*scope)
+    if not replace:
+        query = query.where(table.c.remote_id.in_([row["remote_id"] for row in rows]))
+    existing = {r.remote_id: r for r in db.session.execute(query)}
     changed: set[str] = set()
-    new = []
+    new, updates = [], []
     for row in rows:
         record = existing.pop(row["remote_id"], None)
         if record is None:
-            new.append(RemoteRecord(organisation_id=connection.organisation_id, provider=connection.provider,
-                                    remote_org_id=connection.remote_org_id, kind=kind, **row))
+            new.append(dict(organisation_id=connection.organisation_id, provider=connection.provider,
+                            remote_org_id=connection.remote_org_id, kind=kind, **row))
             changed.add(row["remote_id"])
-            continue
-        for field, value in row.items():
-            if getattr(record, field) != value:
-                setattr(record, field, value)
-                changed.add(row["remote_id"])
-    db.session.add_all(new)
-    if replace:
-        for gone in existing.values():
-            db.session.delete(gone)
+        elif any(getattr(record, f) != row.get(f, table.c[f].default.arg if table.c[f].default else None)
+                 for f in fields):
+            updates.append({"record_id": record.id, **{f: row.get(f) for f in fields if f in row}})
+            changed.add(row["remote_id"])
+    if new:
+        db.session.execute(insert(table), new)
+    for update_rows in _same_keys(updates):
+        db.session.execute(update(table).where(table.c.id == bindparam("record_id")), update_rows)
+    if replace and existing:
+        db.session.execute(delete(table).where(table.c.id.in_([r.id for r in existing.values()])))
     return changed
+
+
+def _same_keys(rows: list[dict]) -> list[list[dict]]:
+    """An executemany UPDATE sets the columns its first row names: group rows by keys."""
+    groups: dict[tuple, list[dict]] = {}
+    for row in rows:
+        groups.setdefault(tuple(sorted(row)), []).append(row)
+    return list(groups.values())
 
 
 # --- reviews ----------------------------------------------------------------------------
@@ -436,7 +529,6 @@ def resolve_review(review: ImportReview, action: str, local_id: int | None = Non
 
 def _sync(run: SyncRun, connection: AccountingConnection) -> None:
     adapter = get_provider(connection.provider)
-    matchers = {t: _Matcher(connection, t) for t in KINDS}
     since = connection.contacts_bookmark  # fixed for this pass, so the pages stay stable
     page_number = 1
     while page_number:
@@ -444,15 +536,10 @@ def _sync(run: SyncRun, connection: AccountingConnection) -> None:
         page = conn_service.call(connection, lambda s: adapter.contacts(s, page=page_number, modified_since=since))
         with db.session.no_autoflush:
             changed = _remember_contacts(connection, page.items)
-            for contact in page.items:
-                run.seen += 1
-                if contact.remote_id not in changed:
-                    continue  # re-read but unchanged (the bookmark's own second): nothing to write
-                for matcher in matchers.values():
-                    party = matcher.linked.get(contact.remote_id)
-                    if party is not None and not contact.archived and not problem_with(contact) \
-                            and apply_contact(party, contact):
-                        run.updated += 1
+            run.seen += len(page.items)
+            # re-read but unchanged (the bookmark's own second): nothing to write
+            for local_type in KINDS:
+                _update_linked(run, connection, local_type, [c for c in page.items if c.remote_id in changed])
         run.pages_done += 1
         run.total_pages = (page.page_count or 1) + 3
         if page.bookmark and (connection.contacts_bookmark is None or page.bookmark > connection.contacts_bookmark):

@@ -32,10 +32,15 @@ def redirect_uri(provider_key: str) -> str:
 
 
 def _after_connect(connection) -> None:
-    """Documents that waited for a reconnect go out now."""
+    """A first "Update accounting data" starts by itself (the accounts and tax rates to map,
+    the contacts to link to), and documents that waited for a reconnect go out now."""
     from ..accounting import push as push_service
-    if push_service.resume_waiting(connection.organisation_id):
-        db.session.commit()
+    try:
+        sync_service.start_run(connection.organisation_id, current_user.id, "sync")
+    except ProviderError:
+        pass  # another request is starting one: the page shows it
+    push_service.resume_waiting(connection.organisation_id)
+    db.session.commit()
 
 
 def page_context():
