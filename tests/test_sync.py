@@ -381,3 +381,43 @@ def test_an_import_keeps_the_other_kind_current_and_the_next_sync_reads_one_page
     run = last_run(xero_app, "sync")
     assert len(contact_calls) == 1 and run.updated == 0
     assert run.seen <= 1  # only what changed since the import (at most the renamed contact again), not all ~33
+
+
+@pytest.mark.parametrize("kind", ["sync", "import_customers"])
+def test_a_contact_changed_while_the_list_is_read_does_not_hide_the_next_one(
+        xero_app, connected, tenant, monkeypatch, kind):
+    from factory_app.accounting import xero
+
+    work(xero_app)  # the update Connect started: every contact stored, the bookmark set
+    monkeypatch.setattr(xero, "PAGE_SIZE", 5)
+    original = xero.XeroProvider.contacts
+    with xero_app.app_context():
+        connection = conn_service.current_connection(tenant.org_id)
+        adapter = get_provider("xero")
+        customers = list(db.session.scalars(select(RemoteRecord).where(
+            RemoteRecord.kind == "contact", RemoteRecord.is_customer.is_(True)).order_by(RemoteRecord.name).limit(8)))
+        for record in customers:  # Priya edits eight customers: the sync has 8 changed contacts, two pages
+            conn_service.call(connection, lambda s, r=record: adapter.save_contact(
+                s, RemoteContact(remote_id=r.remote_id, name="x"), name=f"{r.name} (edited)"))
+        wanted = {r.remote_id: f"{r.name} (edited)" for r in customers}
+    edited_meanwhile = []
+
+    def contacts_with_an_edit_between_pages(self, session, page=1, modified_since=None):
+        result = original(self, session, page=page, modified_since=modified_since)
+        if not edited_meanwhile and result.items:
+            # ...and, while Factory reads, edits the first of page 1 again: it moves to the end
+            first = result.items[0]
+            original_save = xero.XeroProvider.save_contact
+            again = original_save(self, session, RemoteContact(remote_id=first.remote_id, name="x"),
+                                  name=f"{wanted.get(first.remote_id, first.name)} again")
+            wanted[first.remote_id] = again.name
+            edited_meanwhile.append(first.remote_id)
+        return result
+    monkeypatch.setattr(xero.XeroProvider, "contacts", contacts_with_an_edit_between_pages)
+    start(connected, kind)
+    work(xero_app)
+    assert last_run(xero_app, kind).status == "done"
+    with xero_app.app_context():
+        stored = dict(db.session.execute(select(RemoteRecord.remote_id, RemoteRecord.name).where(
+            RemoteRecord.remote_id.in_(list(wanted)), RemoteRecord.kind == "contact")).all())
+    assert stored == wanted  # none skipped, the one edited meanwhile included

@@ -306,11 +306,13 @@ def _import_contacts(run: SyncRun, connection: AccountingConnection, local_type:
         def read(number):  # the next page is read while this one is stored
             return conn_service.call_ahead(connection, lambda s: adapter.contacts(s, page=number), reader)
         pending = read(page_number)
+        shifts = _ShiftWatch()
         while page_number:
             run.stage = f"Reading {label}, page {page_number}"
             page = pending()
-            if page.next_page:
-                pending = read(page.next_page)
+            next_number = shifts.next_page(page)
+            if next_number:
+                pending = read(next_number)
             with db.session.no_autoflush:
                 changed = _remember_contacts(connection, page.items)
                 for contact in page.items:
@@ -321,15 +323,37 @@ def _import_contacts(run: SyncRun, connection: AccountingConnection, local_type:
             matcher.write_page()
             run.pages_done += 1
             run.total_pages = page.page_count or run.total_pages
-            run.next_page = page.next_page or 0
-            if not page.next_page and page.bookmark and (
+            run.next_page = next_number or 0
+            if not next_number and page.bookmark and (
                     connection.contacts_bookmark is None or page.bookmark > connection.contacts_bookmark):
                 # every contact has been read (oldest change first), the list and every
                 # linked record of both kinds are up to date: the next sync starts here
                 connection.contacts_bookmark = page.bookmark
             db.session.commit()  # the page is stored: an interrupted import goes on from the next one
-            page_number = page.next_page
+            page_number = next_number
     run.stage = "Finished"
+
+
+class _ShiftWatch:
+    """Lists are read page by page, oldest change first. A contact changed while a pass
+    reads them moves to the end of the list, so every later position moves up one and
+    the contact that was next in line is skipped. The moved contact then comes up a
+    second time in the same pass: when that is seen, the pass is read again (at most
+    three passes; a rare event, and a read costs one call per page)."""
+
+    PASSES = 3
+
+    def __init__(self):
+        self.passes, self.seen, self.shifted = 1, set(), False
+
+    def next_page(self, page) -> int | None:
+        ids = [c.remote_id for c in page.items]
+        self.shifted = self.shifted or not self.seen.isdisjoint(ids)
+        self.seen.update(ids)
+        if page.next_page is None and self.shifted and self.passes < self.PASSES:
+            self.passes, self.seen, self.shifted = self.passes + 1, set(), False
+            return 1
+        return page.next_page
 
 
 def _update_linked(run: SyncRun, connection: AccountingConnection, local_type: str,
@@ -428,15 +452,18 @@ def _remember_contacts(connection: AccountingConnection, contacts: list[RemoteCo
     return _upsert_records(connection, "contact", [
         dict(remote_id=c.remote_id, code=None, name=clean(c.name, 255) or "(no name)", email=clean(c.email, 255),
              is_customer=c.is_customer, is_supplier=c.is_supplier, archived=c.archived,
-             data=_contact_json(c), remote_updated_at=c.updated_at)
-        for c in contacts])
+             data=lambda c=c: _contact_json(c), remote_updated_at=c.updated_at)
+        for c in contacts], same_time_is_same=True)
 
 
-def _upsert_records(connection: AccountingConnection, kind: str, rows: list[dict], replace: bool = False) -> set[str]:
+def _upsert_records(connection: AccountingConnection, kind: str, rows: list[dict], replace: bool = False,
+                    same_time_is_same: bool = False) -> set[str]:
     """Store a page of the package's list of `kind` (Core statements, compared as plain
     values: one SELECT, then one INSERT and one UPDATE for whatever is new or different).
     Returns the remote ids that are new or changed. replace: the page is the whole list,
-    what it doesn't hold is deleted."""
+    what it doesn't hold is deleted. same_time_is_same: a record whose remote change time
+    is the one stored is unchanged (the package stamps every change), so its `data`, which
+    may be given as a function because it is costly, is not even made."""
     table = RemoteRecord.__table__
     fields = sorted({field for row in rows for field in row} - {"remote_id"})
     scope = (table.c.organisation_id == connection.organisation_id, table.c.provider == connection.provider,
@@ -449,6 +476,11 @@ def _upsert_records(connection: AccountingConnection, kind: str, rows: list[dict
     new, updates = [], []
     for row in rows:
         record = existing.pop(row["remote_id"], None)
+        if record is not None and same_time_is_same and record.remote_updated_at is not None \
+                and record.remote_updated_at == row.get("remote_updated_at"):
+            continue
+        if callable(row.get("data")):
+            row["data"] = row["data"]()
         if record is None:
             new.append(dict(organisation_id=connection.organisation_id, provider=connection.provider,
                             remote_org_id=connection.remote_org_id, kind=kind, **row))
@@ -531,9 +563,11 @@ def _sync(run: SyncRun, connection: AccountingConnection) -> None:
     adapter = get_provider(connection.provider)
     since = connection.contacts_bookmark  # fixed for this pass, so the pages stay stable
     page_number = 1
+    shifts = _ShiftWatch()
     while page_number:
         run.stage = f"Contacts changed since the last update, page {page_number}"
         page = conn_service.call(connection, lambda s: adapter.contacts(s, page=page_number, modified_since=since))
+        next_number = shifts.next_page(page)
         with db.session.no_autoflush:
             changed = _remember_contacts(connection, page.items)
             run.seen += len(page.items)
@@ -547,7 +581,7 @@ def _sync(run: SyncRun, connection: AccountingConnection) -> None:
             # may start after it
             connection.contacts_bookmark = page.bookmark
         db.session.commit()
-        page_number = page.next_page
+        page_number = next_number
     run.stage = "Items"
     items = conn_service.call(connection, lambda s: adapter.items(s, modified_since=connection.items_bookmark))
     _upsert_records(connection, "item", [dict(remote_id=i.remote_id, code=i.code, name=clean(i.name or i.code, 255) or i.code,
