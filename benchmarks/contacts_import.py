@@ -400,6 +400,35 @@ class SandboxProcess:
             self.process = None
 
 
+def tear_down(*, app, sandbox, database, created_database: bool, redis_server, folder, keep: bool,
+              workers=()) -> None:
+    """What every benchmark leaves behind, removed: worker processes, the app's database
+    connections, the sandbox, the database it created, the embedded Redis, the temp folder."""
+    for worker in workers:
+        try:
+            worker.stop(5)
+        except Exception as exc:  # noqa: BLE001 - say so, don't hide the benchmark's own error
+            print(f"could not stop worker {worker.pid}: {exc}", file=sys.stderr)
+    if app is not None:
+        from factory_app.extensions import db as _db
+        with app.app_context():
+            _db.session.remove()
+            _db.engine.dispose()
+    if sandbox is not None:
+        sandbox.close()
+    if created_database:
+        try:
+            database.drop()
+        except Exception as exc:  # noqa: BLE001 - say so, don't hide the benchmark's own error
+            print(f"could not drop database {database.created_name}: {exc}", file=sys.stderr)
+    if redis_server is not None:
+        redis_server.stop()
+    if keep:
+        print(f"kept {folder}", file=sys.stderr)
+    else:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--contacts", type=int, default=10_000, help="contacts to add to the sandbox (default 10000)")
@@ -665,24 +694,8 @@ def main(argv=None) -> int:
             http.restore()
         if statements is not None:
             statements.detach()
-        if app is not None:
-            from factory_app.extensions import db as _db
-            with app.app_context():
-                _db.session.remove()
-                _db.engine.dispose()
-        if sandbox is not None:
-            sandbox.close()
-        if created_database:
-            try:
-                database.drop()
-            except Exception as exc:  # noqa: BLE001 - say so, don't hide the benchmark's own error
-                print(f"could not drop database {database.created_name}: {exc}", file=sys.stderr)
-        if redis_server is not None:
-            redis_server.stop()
-        if args.keep:
-            print(f"kept {folder}", file=sys.stderr)
-        else:
-            shutil.rmtree(folder, ignore_errors=True)
+        tear_down(app=app, sandbox=sandbox, database=database, created_database=created_database,
+                  redis_server=redis_server, folder=folder, keep=args.keep)
 
 
 if __name__ == "__main__":

@@ -36,7 +36,6 @@ import json
 import math
 import os
 import random
-import shutil
 import signal
 import subprocess
 import sys
@@ -391,7 +390,7 @@ def main(argv=None) -> int:
 
     from cryptography.fernet import Fernet
 
-    from benchmarks.contacts_import import Database, banner, code_version, reset_schema
+    from benchmarks.contacts_import import Database, banner, code_version, reset_schema, tear_down
     from sandbox.testing import SandboxServer
 
     database = Database(args.database_url, folder, reuse=False)
@@ -583,29 +582,8 @@ def main(argv=None) -> int:
                           "settle_s": round(settle_s, 1)}), flush=True)
         return 0 if ok else 1
     finally:
-        for worker in workers:
-            try:
-                worker.stop(5)
-            except Exception as exc:  # noqa: BLE001
-                print(f"could not stop worker {worker.pid}: {exc}", file=sys.stderr)
-        if app is not None:
-            from factory_app.extensions import db as _db
-            with app.app_context():
-                _db.session.remove()
-                _db.engine.dispose()
-        if sandbox is not None:
-            sandbox.close()
-        if created_database:
-            try:
-                database.drop()
-            except Exception as exc:  # noqa: BLE001
-                print(f"could not drop database {database.created_name}: {exc}", file=sys.stderr)
-        if redis_server is not None:
-            redis_server.stop()
-        if args.keep:
-            print(f"kept {folder}", file=sys.stderr)
-        else:
-            shutil.rmtree(folder, ignore_errors=True)
+        tear_down(app=app, sandbox=sandbox, database=database, created_database=created_database,
+                  redis_server=redis_server, folder=folder, keep=args.keep, workers=workers)
 
 
 if __name__ == "__main__":

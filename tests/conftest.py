@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import socket
 import tempfile
 from pathlib import Path
@@ -25,6 +26,11 @@ from factory_app.extensions import db  # noqa: E402
 from factory_app.models import ROLE_STAFF, Organisation  # noqa: E402
 
 PASSWORD = "correct horse battery"
+
+
+def pytest_unconfigure(config):
+    """The run's temp folder (SQLite file, embedded Redis, instance folder) goes with it."""
+    shutil.rmtree(TMP, ignore_errors=True)
 
 
 # --- the outside world is off limits ------------------------------------------------
