@@ -19,7 +19,7 @@ from factory_app.accounting import provider as get_provider
 from factory_app.accounting import push as push_service
 from factory_app.extensions import db
 from factory_app.localredis import free_port
-from factory_app.models import DocumentPush, Invoice, SalesOrder, SalesOrderLine
+from factory_app.models import DocumentPush, Invoice, RemoteRecord, SalesOrder, SalesOrderLine
 
 from . import factories
 from .conftest import HTMX, make_app
@@ -171,6 +171,43 @@ def test_unlinked_customer_fails_with_a_clear_message_then_retry(xero_app, ready
     assert push.state == "failed" and "Link this customer" in push.message
     page = ready["client"].get(f"/orders/invoices/{push.doc_id}").get_data(as_text=True)
     assert "Action required" in page and "Retry" in page
+    # the link control sits beside the message: Maria links the customer to a Xero contact, then retries
+    assert "Link Brand New Customer, then Retry" in page and "Find the contact in Xero" in page
+    with xero_app.app_context():
+        remote = db.session.scalar(select(RemoteRecord).where(RemoteRecord.kind == "contact",
+                                                              RemoteRecord.name == "Bayside Air Conditioning"))
+        remote_id = remote.remote_id
+    linked = ready["client"].post(f"/customers/{stranger}/remote", data={"action": "link", "remote_id": remote_id},
+                                  headers=HTMX)
+    assert linked.status_code == 200 and "Linked to Xero" in linked.get_data(as_text=True)
+    retried = ready["client"].post(f"/orders/invoices/{push.doc_id}/push", headers=HTMX)
+    assert retried.status_code == 200 and "Queued" in retried.get_data(as_text=True)
+    work(xero_app)
+    push = the_push(xero_app)
+    assert push.state == "sent", push.message
+
+
+def test_a_customer_being_created_in_the_package_is_waited_for(xero_app, ready, tenant):
+    with xero_app.app_context():
+        newcomer = factories.customer(tenant.org_id, "Harbourside Fitouts").id
+    # "Also create in Xero" ticked: the customer's contact is on its way when the invoice is made
+    created = ready["client"].post(f"/customers/{newcomer}/remote", data={"action": "create"}, headers=HTMX)
+    assert "Creating in Xero" in created.get_data(as_text=True)
+    order_id = invoice_order(xero_app, tenant, newcomer, [(None, "1", "10", "0", "10")])
+    ready["client"].post(f"/orders/{order_id}/invoice")
+    with xero_app.app_context():
+        # the push runs first: it waits, it doesn't fail
+        push = db.session.scalar(select(DocumentPush))
+        assert push_service.push_document(push.id) == "retry"
+        db.session.refresh(push)
+        assert push.state == "queued" and "Waiting for Harbourside Fitouts" in push.message
+    work(xero_app)  # the contact is created and linked; the invoice's retry goes out
+    with xero_app.app_context():
+        push = db.session.scalar(select(DocumentPush))
+        if push.state == "queued":  # its retry was scheduled a few seconds ahead: run it now
+            assert push_service.push_document(push.id) == "sent"
+            db.session.refresh(push)
+        assert push.state == "sent", push.message
 
 
 def test_a_bill_for_a_sent_purchase_order(xero_app, ready, tenant):

@@ -24,6 +24,7 @@ from ..models import (
 from ..models.types import utcnow
 from ..money import format_money
 from . import connections as conn_service
+from . import links as link_service
 from . import provider as get_provider
 from .base import DocumentDraft, DocumentLine, PaymentState, ProviderError, ReconnectNeeded, Rejected, RetriableError
 
@@ -152,7 +153,7 @@ def _send_batch(connection: AccountingConnection, own: DocumentPush) -> str:
         DocumentPush.organisation_id == own.organisation_id, DocumentPush.remote_org_id == own.remote_org_id,
         DocumentPush.doc_type == own.doc_type, DocumentPush.state == "queued", DocumentPush.id != own.id)
         .order_by(DocumentPush.id).limit(adapter.documents_per_call - 1))]
-    batch = []
+    batch, later = [], []
     for push in members:
         doc = db.session.get(DOC_TYPES[push.doc_type], push.doc_id)
         if doc is None:
@@ -162,9 +163,13 @@ def _send_batch(connection: AccountingConnection, own: DocumentPush) -> str:
             batch.append((push, doc, build_draft(connection, push.doc_type, doc)))
         except Rejected as exc:
             push.state, push.message = "failed", exc.message
+        except RetriableError as exc:  # e.g. its contact is still being created in the package
+            later.append((push, exc))
     db.session.commit()  # documents that can't be sent are settled, whatever happens next
+    for push, exc in later:
+        _retry_later([push], exc)
     if not batch:
-        return own.state
+        return "retry" if later and later[0][0].id == own.id else own.state
     return _send(connection, adapter, batch)
 
 
@@ -307,6 +312,10 @@ def build_draft(connection: AccountingConnection, doc_type: str, doc) -> Documen
     products are linked, mapped accounts and tax rates, Factory's own amounts."""
     party = doc.customer if doc_type == "invoice" else doc.supplier
     link = db.session.scalar(conn_service.links_for(connection, party.kind).where(ExternalLink.local_id == party.id))
+    if link is None and party.remote_state == "pending":
+        # "Also create in the package" was ticked and the contact is on its way: wait for it
+        raise RetriableError(f"Waiting for {party.name} to be created in the accounting package.", retry_after=3,
+                             reached=False)
     if link is None:
         raise Rejected(f"Link this {party.kind} to the accounting package first: {party.name} is not linked.")
     account = connection.sales_account_code if doc_type == "invoice" else connection.purchase_account_code
@@ -439,5 +448,14 @@ def push_view(doc_type: str, doc) -> dict:
         return {"push": None}
     adapter = get_provider(push.provider)
     kind = "sales_invoice" if doc_type == "invoice" else "bill"
-    return {"push": push, "push_package": adapter.display_name,
+    view = {"push": push, "push_package": adapter.display_name,
             "push_url": adapter.document_url(kind, push.remote_id) if push.remote_id else None}
+    if push.state == "failed":
+        # not sent for want of a linked contact: the link control goes beside the message
+        party = doc.customer if doc_type == "invoice" else doc.supplier
+        connection = conn_service.current_connection(doc.organisation_id)
+        if connection is not None and connection.status == ACTIVE:
+            link_state = link_service.state_of(connection, party)
+            if link_state.state != "linked":
+                view.update(push_party=party, push_link_state=link_state, push_connection=connection)
+    return view
