@@ -19,6 +19,7 @@ from rq import Retry
 from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm import selectinload
 
+from ..bulk import insert_with_ids
 from ..extensions import db
 from ..jobs import enqueue_after_commit, hold_until_commit, job_context, redis_connection
 from ..models import (
@@ -227,10 +228,9 @@ class _Matcher:
         multi-row INSERT per table."""
         if self.new_parties:
             new, self.new_parties = self.new_parties, []
-            parties = Party.__table__  # Core, not the ORM's bulk path: the rows are plain values
-            ids = db.session.scalars(insert(parties).returning(parties.c.id, sort_by_parameter_order=True), [
+            ids = insert_with_ids(Party.__table__, [
                 dict(organisation_id=self.connection.organisation_id, kind=self.local_type, remote_state="linked",
-                     **values) for values, _, _, _, _ in new]).all()
+                     **values) for values, _, _, _, _ in new])
             addresses = [dict(party_id=party_id, kind=kind, **fields)
                          for party_id, (_, by_kind, _, _, _) in zip(ids, new) for kind, fields in by_kind.items()]
             people = [dict(party_id=party_id, **person)
