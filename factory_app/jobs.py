@@ -135,15 +135,17 @@ def run_worker() -> None:
 @contextlib.contextmanager
 def kept_lock(name: str, ttl: float, wait: float):
     """A Redis lock held for as long as the block runs, however long that is: a thread
-    extends it every ttl/3 seconds. If the process dies (even SIGKILL) the lock frees
-    itself within `ttl`. Yields False when it could not be had within `wait` seconds."""
+    extends it every ttl/3 seconds (and keeps trying through Redis hiccups). If the
+    process dies (even SIGKILL) the lock frees itself within `ttl`. Yields the lock, or
+    None when it could not be had within `wait` seconds; before doing anything that must
+    not happen twice, check `lock.owned()`."""
     import threading
 
     from redis.exceptions import LockError
 
     lock = redis_connection().lock(name, timeout=ttl, blocking_timeout=wait, thread_local=False)
     if not lock.acquire():
-        yield False
+        yield None
         return
     stop = threading.Event()
 
@@ -151,17 +153,17 @@ def kept_lock(name: str, ttl: float, wait: float):
         while not stop.wait(ttl / 3):
             try:
                 lock.extend(ttl, replace_ttl=True)
-            except LockError:
-                return
+            except Exception:  # noqa: BLE001 - lost or unreachable: owned() will say so; keep trying
+                continue
 
     keeper = threading.Thread(target=keep, name=f"keep {name}", daemon=True)
     keeper.start()
     try:
-        yield True
+        yield lock
     finally:
         stop.set()
         keeper.join()
         try:
             lock.release()
-        except LockError:  # expired meanwhile (the process was stopped for longer than ttl)
+        except (LockError, Exception):  # noqa: BLE001 - expired meanwhile, or Redis is away: it expires by itself
             pass

@@ -337,3 +337,27 @@ def test_a_backlog_goes_out_fifty_to_a_request_with_each_documents_errors_apart(
             page += 1
     assert remote == {number: total for number, total in expected.items() if number != ghost_number}
     assert ghost_number not in remote
+
+
+def test_an_edit_committed_while_the_sender_finishes_is_not_lost(xero_app, ready, tenant):
+    order_id = invoice_order(xero_app, tenant, ready["customer"], [(None, "3", "100", "0", "10")])
+    ready["client"].post(f"/orders/{order_id}/invoice")
+    with xero_app.app_context():
+        push_id = db.session.scalar(select(DocumentPush.id))
+        invoice = db.session.scalar(select(Invoice))
+        assert push_service.push_for("invoice", invoice).state == "queued"  # the web request has read the row
+
+        def sender():  # meanwhile a worker sends version 1 and commits "sent"
+            with xero_app.app_context():
+                assert push_service.push_document(push_id) == "sent"
+        worker = threading.Thread(target=sender)
+        worker.start()
+        worker.join()
+        invoice.version += 1  # the user's edit
+        push_service.request_push("invoice", invoice, only_if_sent=True)
+        db.session.commit()
+        number = invoice.number
+    work(xero_app)
+    push = the_push(xero_app)
+    assert push.state == "sent" and push.pushed_version == 2, (push.state, push.pushed_version, push.message)
+    assert len(remote_invoices(xero_app, tenant, number)) == 1

@@ -421,3 +421,9 @@ def test_a_contact_changed_while_the_list_is_read_does_not_hide_the_next_one(
         stored = dict(db.session.execute(select(RemoteRecord.remote_id, RemoteRecord.name).where(
             RemoteRecord.remote_id.in_(list(wanted)), RemoteRecord.kind == "contact")).all())
     assert stored == wanted  # none skipped, the one edited meanwhile included
+    if kind == "import_customers":  # the one created, then edited meanwhile, carries the newer name
+        moved = edited_meanwhile[0]
+        with xero_app.app_context():
+            name = db.session.scalar(select(Customer.name).join(ExternalLink, ExternalLink.local_id == Customer.id)
+                                     .where(ExternalLink.remote_id == moved, ExternalLink.local_type == "customer"))
+        assert name == wanted[moved]

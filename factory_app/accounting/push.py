@@ -14,7 +14,8 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import or_, select
+from sqlalchemy.orm.attributes import flag_modified
 
 from ..extensions import db
 from ..jobs import enqueue_after_commit, job_context, kept_lock, queue
@@ -66,6 +67,7 @@ def request_push(doc_type: str, doc, *, only_if_sent: bool = False, force: bool 
         return push  # a double click: already on its way
     push.wanted_version = doc.version
     push.state, push.message = "queued", None
+    flag_modified(push, "state")  # written even if it reads "queued": a sender may be committing "sent"
     db.session.flush()  # the job needs the row's id
     _enqueue(push, doc.version)
     return push
@@ -106,6 +108,11 @@ def resend_stuck() -> int:
 
 # --- the job ----------------------------------------------------------------------------
 
+def _to_send():
+    """Pushes waiting to go: queued, or sent but edited since (a newer version wanted)."""
+    return or_(DocumentPush.state == "queued",
+               (DocumentPush.state == "sent") & (DocumentPush.wanted_version > DocumentPush.pushed_version))
+
 SENDER_LOCK_TTL = 10.0   # seconds a dead sender's lock outlives it
 SENDER_LOCK_WAIT = 30.0  # how long a job waits for the organisation's sender before retrying
 
@@ -120,7 +127,7 @@ def push_document(push_id: int, *also: int) -> str:
     with job_context():
         if also:
             queued = set(db.session.scalars(select(DocumentPush.id).where(
-                DocumentPush.id.in_((push_id, *also)), DocumentPush.state == "queued")))
+                DocumentPush.id.in_((push_id, *also)), _to_send())))
             push_id = next((i for i in (push_id, *also) if i in queued), push_id)
         push = db.session.get(DocumentPush, push_id)
         if push is None or db.session.get(DOC_TYPES[push.doc_type], push.doc_id) is None:
@@ -133,53 +140,58 @@ def push_document(push_id: int, *also: int) -> str:
             return "waiting"
         name = f"factory:push-sender:{push.organisation_id}:{push.remote_org_id}:{push.doc_type}"
         db.session.commit()  # end the read transaction: the wait below may be long
-        with kept_lock(name, SENDER_LOCK_TTL, SENDER_LOCK_WAIT) as held:
-            if held:
+        with kept_lock(name, SENDER_LOCK_TTL, SENDER_LOCK_WAIT) as lock:
+            if lock is not None:
                 db.session.expire_all()  # see what the previous sender did
                 push = db.session.get(DocumentPush, push_id)
-                if push.state != "queued":
+                if db.session.scalar(select(DocumentPush.id).where(DocumentPush.id == push_id, _to_send())) is None:
                     # sent (or settled) by an earlier sender's batch
                     return "already sent" if push.state == "sent" else push.state
-                return _send_batch(connection, push)
+                return _send_batch(connection, push, lock)
         push = db.session.get(DocumentPush, push_id)
         _retry_later([push], RetriableError("Another send for this organisation is taking long.", retry_after=5,
                                             reached=False))
         return "retry"
 
 
-def _send_batch(connection: AccountingConnection, own: DocumentPush) -> str:
+def _send_batch(connection: AccountingConnection, own: DocumentPush, lock) -> str:
     adapter = get_provider(connection.provider)
     members = [own, *db.session.scalars(select(DocumentPush).where(
         DocumentPush.organisation_id == own.organisation_id, DocumentPush.remote_org_id == own.remote_org_id,
-        DocumentPush.doc_type == own.doc_type, DocumentPush.state == "queued", DocumentPush.id != own.id)
+        DocumentPush.doc_type == own.doc_type, _to_send(), DocumentPush.id != own.id)
         .order_by(DocumentPush.id).limit(adapter.documents_per_call - 1))]
-    batch, later = [], []
+    batch, own_wait = [], None
     for push in members:
         doc = db.session.get(DOC_TYPES[push.doc_type], push.doc_id)
         if doc is None:
             push.state, push.message = "failed", "The document no longer exists in Factory."
             continue
         try:
-            batch.append((push, doc, build_draft(connection, push.doc_type, doc)))
+            # the version is taken with the draft: the document may be edited meanwhile
+            batch.append((push, doc, build_draft(connection, push.doc_type, doc), doc.version))
         except Rejected as exc:
             push.state, push.message = "failed", exc.message
         except RetriableError as exc:  # e.g. its contact is still being created in the package
-            later.append((push, exc))
+            if push is own:
+                own_wait = exc  # the others not ready are left to their own jobs
     db.session.commit()  # documents that can't be sent are settled, whatever happens next
-    for push, exc in later:
-        _retry_later([push], exc)
+    if own_wait is not None:
+        _retry_later([own], own_wait)
     if not batch:
-        return "retry" if later and later[0][0].id == own.id else own.state
-    return _send(connection, adapter, batch)
+        return "retry" if own_wait is not None else own.state
+    return _send(connection, adapter, batch, lock)
 
 
-def _send(connection, adapter, batch) -> str:
-    """One request for the batch; the outcome of each document recorded and committed.
-    Returns what became of the first one."""
-    pushes = [push for push, _, _ in batch]
-    versions = {push.id: doc.version for push, doc, _ in batch}
+def _send(connection, adapter, batch, lock) -> str:
+    """One request for the batch of (push, document, draft, version); the outcome of each
+    document recorded and committed. Returns what became of the first one.
+    A push's `unconfirmed_since` is set before the request and cleared only by an answer
+    about that document: whatever failed, a create that may have gone out is looked up
+    by its reference before it is sent again."""
+    pushes = [push for push, _, _, _ in batch]
+    versions = {push.id: version for push, _, _, version in batch}
     try:
-        unsure = [(push, draft) for push, _, draft in batch if push.remote_id is None and push.unconfirmed_since]
+        unsure = [(push, draft) for push, _, draft, _ in batch if push.remote_id is None and push.unconfirmed_since]
         if unsure:
             # an earlier request may have created these and lost its answer (a dropped
             # connection, a killed worker): find them by reference before creating
@@ -193,44 +205,66 @@ def _send(connection, adapter, batch) -> str:
         for push in pushes:
             if push.remote_id is None:
                 push.unconfirmed_since = now
+        if not lock.owned():  # the lock lapsed (Redis unreachable too long): another sender may run
+            raise RetriableError("This send lost its turn; it goes again shortly.", retry_after=2, reached=False)
         db.session.commit()  # recorded before the request, so a worker killed during it is recovered
         results = conn_service.call(connection, lambda s: adapter.save_documents(
-            s, [(draft, push.remote_id) for push, _, draft in batch], _idempotency_key(batch)))
+            s, [(draft, push.remote_id) for push, _, draft, _ in batch], _idempotency_key(batch)))
     except RetriableError as exc:
         _retry_later(pushes, exc)
         return "retry"
     except ReconnectNeeded as exc:
-        _settle(pushes, "waiting", exc.message, unconfirmed=False)
+        _settle(pushes, "waiting", exc.message)
         return "waiting"
     except Rejected as exc:
         if len(batch) > 1:
             # the whole request was refused (so nothing of it was saved): one document
             # spoils it; send them one by one
-            _settle(pushes, "queued", None, unconfirmed=False)
-            outcomes = [_send(connection, adapter, [item]) for item in batch]
+            _settle(pushes, "queued", None)
+            outcomes = [_send(connection, adapter, [item], lock) for item in batch]
             return outcomes[0]
-        _settle(pushes, "failed", exc.message, unconfirmed=False)
+        _settle(pushes, "failed", exc.message)
         return "failed"
     db.session.expire_all()
     rows = {p.id: p for p in db.session.scalars(select(DocumentPush).where(
         DocumentPush.id.in_(versions)).with_for_update())}
-    for (push, doc, _), result in zip(batch, results):
+    for (push, doc, _, version), result in zip(batch, results):
         push = rows[push.id]
         push.unconfirmed_since = None
         if isinstance(result, Rejected):
             push.state, push.message = "failed", result.message
             continue
         _store_state(push, result)
-        push.pushed_version = versions[push.id]
+        push.pushed_version = version
         push.state, push.message = "sent", None
-        if push.wanted_version > push.pushed_version:
+        if push.wanted_version > version:
             push.state = "queued"  # edited while it was on its way: the newer version follows
-        elif result.total != doc.total:
+        elif doc.version == version and result.total != doc.total:
             push.message = (f"The package's total {format_money(result.total)} differs from Factory's "
                             f"{format_money(doc.total)}.")
     db.session.commit()
     _drop_waiting_jobs([rows[push.id] for push in pushes[1:]])
     return rows[pushes[0].id].state
+
+
+def _idempotency_key(batch) -> str:
+    """The same documents at the same versions always make the same key."""
+    if len(batch) == 1:
+        push, doc, _, version = batch[0]
+        return f"factory-{push.doc_type}-{doc.id}-v{version}"
+    parts = ",".join(sorted(f"{doc.id}-v{version}" for _, doc, _, version in batch))
+    return f"factory-{batch[0][0].doc_type}s-{hashlib.sha256(parts.encode()).hexdigest()[:48]}"
+
+
+def _settle(pushes: list[DocumentPush], state: str, message: str | None) -> None:
+    """After a failed request: whatever the job had changed is rolled back, the push rows
+    record the outcome, committed."""
+    ids = [push.id for push in pushes]
+    db.session.rollback()
+    for push in db.session.scalars(select(DocumentPush).where(DocumentPush.id.in_(ids))):
+        if push.state != "sent":
+            push.state, push.message = state, message
+    db.session.commit()
 
 
 def _drop_waiting_jobs(pushes: list[DocumentPush]) -> None:
@@ -249,30 +283,6 @@ def _drop_waiting_jobs(pushes: list[DocumentPush]) -> None:
         pipe.execute()
 
 
-def _idempotency_key(batch) -> str:
-    """The same documents at the same versions always make the same key."""
-    if len(batch) == 1:
-        push, doc, _ = batch[0]
-        return f"factory-{push.doc_type}-{doc.id}-v{doc.version}"
-    parts = ",".join(sorted(f"{doc.id}-v{doc.version}" for _, doc, _ in batch))
-    return f"factory-{batch[0][0].doc_type}s-{hashlib.sha256(parts.encode()).hexdigest()[:48]}"
-
-
-def _settle(pushes: list[DocumentPush], state: str, message: str | None, unconfirmed: bool = True) -> list:
-    """After a failed request: whatever the job had changed is rolled back, the push rows
-    record the outcome, committed. unconfirmed=False: the package surely created nothing."""
-    ids = [push.id for push in pushes]
-    db.session.rollback()
-    rows = list(db.session.scalars(select(DocumentPush).where(DocumentPush.id.in_(ids)).order_by(DocumentPush.id)))
-    for push in rows:
-        if push.state in ("queued", "waiting", "failed"):
-            push.state, push.message = state, message
-        if not unconfirmed:
-            push.unconfirmed_since = None
-    db.session.commit()
-    return rows
-
-
 def _retry_later(pushes: list[DocumentPush], exc: RetriableError) -> None:
     """Back to the queue, each with a retry job after the package's Retry-After or our backoff."""
     ids = [push.id for push in pushes]
@@ -285,8 +295,6 @@ def _retry_later(pushes: list[DocumentPush], exc: RetriableError) -> None:
         delay = exc.retry_after if exc.retry_after is not None else BACKOFF[min(push.attempts, len(BACKOFF) - 1)]
         push.attempts += 1
         push.message = f"Will try again in {int(delay)} s: {exc.message}"
-        if not exc.reached:
-            push.unconfirmed_since = None
         retries.append((push.id, push.attempts, delay))
     db.session.commit()
     if retries:

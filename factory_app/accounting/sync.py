@@ -187,7 +187,8 @@ class _Matcher:
         self.new_links: list[tuple[int, str, str | None]] = []  # (local id, remote id, remote name)
         # records to create, written in bulk once the page is read: (values, addresses, people, remote id, name)
         self.new_parties: list[tuple[dict, dict[str, dict], list[dict], str, str | None]] = []
-        self.created: set[str] = set()  # remote ids created in this run (a page shift may repeat one)
+        # remote ids created in this run (a page shift may repeat one): their ids once written
+        self.created: dict[str, int | None] = {}
         for link in db.session.scalars(conn_service.links_for(connection, local_type)):
             party = self.by_id.get(link.local_id)
             if party is not None:
@@ -221,7 +222,17 @@ class _Matcher:
         It is linked at once, so it never matches a later contact of the same run."""
         self.new_parties.append((_party_values(contact), _address_values(contact), _people_values(contact),
                                  contact.remote_id, clean(contact.name, 255)))
-        self.created.add(contact.remote_id)
+        self.created[contact.remote_id] = None
+
+    def update_created(self, contact: RemoteContact) -> bool:
+        """A contact created in this run came up again, changed: the newer data wins."""
+        party_id = self.created.get(contact.remote_id)
+        if party_id is None:  # still waiting in this page's rows: replace them
+            self.new_parties = [entry for entry in self.new_parties if entry[3] != contact.remote_id]
+            self.create(contact)
+            return True
+        party = db.session.get(self.model, party_id)
+        return party is not None and apply_contact(party, contact)
 
     def write_page(self) -> None:
         """After the page's flush: the new records, their addresses, people and links, one
@@ -240,6 +251,7 @@ class _Matcher:
             if people:
                 db.session.execute(insert(ContactPerson.__table__), people)
             self.new_links.extend((party_id, remote_id, name) for party_id, (_, _, _, remote_id, name) in zip(ids, new))
+            self.created.update((remote_id, party_id) for party_id, (_, _, _, remote_id, _) in zip(ids, new))
         if self.new_links:
             db.session.execute(insert(ExternalLink.__table__), [dict(
                 organisation_id=self.connection.organisation_id, provider=self.connection.provider,
@@ -302,6 +314,7 @@ def _import_contacts(run: SyncRun, connection: AccountingConnection, local_type:
     matcher = _Matcher(connection, local_type)
     label = "customers" if local_type == "customer" else "suppliers"
     page_number = run.next_page or 1
+    whole_list_here = page_number == 1  # a resumed import can't know what shifted before it
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="read-ahead") as reader:
         def read(number):  # the next page is read while this one is stored
             return conn_service.call_ahead(connection, lambda s: adapter.contacts(s, page=number), reader)
@@ -324,7 +337,7 @@ def _import_contacts(run: SyncRun, connection: AccountingConnection, local_type:
             run.pages_done += 1
             run.total_pages = page.page_count or run.total_pages
             run.next_page = next_number or 0
-            if not next_number and page.bookmark and (
+            if not next_number and whole_list_here and shifts.settled and page.bookmark and (
                     connection.contacts_bookmark is None or page.bookmark > connection.contacts_bookmark):
                 # every contact has been read (oldest change first), the list and every
                 # linked record of both kinds are up to date: the next sync starts here
@@ -354,6 +367,11 @@ class _ShiftWatch:
             self.passes, self.seen, self.shifted = self.passes + 1, set(), False
             return 1
         return page.next_page
+
+    @property
+    def settled(self) -> bool:
+        """The last pass met no contact twice: nothing was hidden from it."""
+        return not self.shifted
 
 
 def _update_linked(run: SyncRun, connection: AccountingConnection, local_type: str,
@@ -387,7 +405,11 @@ def _import_one(run: SyncRun, matcher: _Matcher, contact: RemoteContact, local_t
         return
     problem = problem_with(contact)
     if contact.remote_id in matcher.created:
-        return  # created earlier in this run (the remote list shifted between pages)
+        # created earlier in this run and met again (the list shifted): changed meanwhile?
+        if (changed is None or contact.remote_id in changed) and not problem_with(contact) \
+                and matcher.update_created(contact):
+            run.updated += 1
+        return
     if problem:
         run.failed += 1
         db.session.add(SyncFailure(organisation_id=run.organisation_id, run_id=run.id, remote_id=contact.remote_id,
@@ -580,6 +602,9 @@ def _sync(run: SyncRun, connection: AccountingConnection) -> None:
             # pages come oldest change first: once this page is stored, a resumed sync
             # may start after it
             connection.contacts_bookmark = page.bookmark
+        if next_number is None and not shifts.settled:
+            # still shifting after every pass: the next update reads this stretch again
+            connection.contacts_bookmark = since
         db.session.commit()
         page_number = next_number
     run.stage = "Items"
