@@ -132,15 +132,16 @@ def main(argv=None) -> int:
 
     from benchmarks.contacts_import import Database, banner, code_version, reset_schema, tear_down
     from benchmarks.soak import (
-        CALLBACK,
         CLIENT_ID,
         CLIENT_SECRET,
         Worker,
+        app_config,
         keep_full_request_log,
         push_states,
         queue_sizes,
         sandbox_requests,
         setup_factory,
+        start_redis,
         worker_env,
     )
     from sandbox.testing import SandboxServer
@@ -153,16 +154,7 @@ def main(argv=None) -> int:
     workers: list[Worker] = []
     created_database = False
     try:
-        redis_url = os.environ.get("REDIS_URL")
-        if redis_url:
-            from redis import Redis
-            Redis.from_url(redis_url).flushdb()
-            redis_description = f"{redis_url} (REDIS_URL; flushed)"
-        else:
-            from factory_app.localredis import EmbeddedRedis
-            redis_server = EmbeddedRedis(folder / "redis", persist=False)
-            redis_url = redis_server.url
-            redis_description = f"embedded, {redis_url}"
+        redis_server, redis_url, redis_description = start_redis(folder)
         sandbox = SandboxServer(folder / "sandbox.db", client_id=CLIENT_ID, client_secret=CLIENT_SECRET,
                                 test_controls=True, limits=limits).start()
         keep_full_request_log(sandbox)
@@ -178,11 +170,8 @@ def main(argv=None) -> int:
         from factory_app.extensions import db
 
         token_key = Fernet.generate_key().decode()
-        app = create_app({
-            "SQLALCHEMY_DATABASE_URI": database.url, "REDIS_URL": redis_url, "WTF_CSRF_ENABLED": False,
-            "SERVER_NAME": None, "XERO_CLIENT_ID": CLIENT_ID, "XERO_CLIENT_SECRET": CLIENT_SECRET,
-            "XERO_IDENTITY_URL": sandbox.url, "XERO_API_URL": sandbox.url, "XERO_REDIRECT_URI": CALLBACK,
-            "FACTORY_TOKEN_KEY": token_key, "ACCOUNTING_CALLS_PER_MINUTE": budget})
+        app = create_app(app_config(database.url, redis_url, sandbox.url, token_key,
+                                    ACCOUNTING_CALLS_PER_MINUTE=budget))
         env = worker_env(database_url=database.url, redis_url=redis_url, token_key=token_key, api_url=sandbox.url,
                          instance_path=folder / "worker-instance", budget=budget)
 

@@ -367,6 +367,27 @@ def scheduler_lock_holder(app) -> str | None:
 
 # --- the benchmark -------------------------------------------------------------------------
 
+def start_redis(folder) -> tuple:
+    """(embedded server or None, url, description): REDIS_URL if set (flushed: use a
+    database nothing else keeps), else an embedded Redis in the work folder."""
+    redis_url = os.environ.get("REDIS_URL")
+    if redis_url:
+        from redis import Redis
+        Redis.from_url(redis_url).flushdb()
+        return None, redis_url, f"{redis_url} (REDIS_URL; flushed)"
+    from factory_app.localredis import EmbeddedRedis
+    server = EmbeddedRedis(folder / "redis", persist=False)
+    return server, server.url, f"embedded, {server.url}"
+
+
+def app_config(database_url: str, redis_url: str, sandbox_url: str, token_key: str, **extra) -> dict:
+    """Factory's config for a benchmark: the sandbox as Xero, the benchmark's OAuth client."""
+    return {"SQLALCHEMY_DATABASE_URI": database_url, "REDIS_URL": redis_url, "WTF_CSRF_ENABLED": False,
+            "SERVER_NAME": None, "XERO_CLIENT_ID": CLIENT_ID, "XERO_CLIENT_SECRET": CLIENT_SECRET,
+            "XERO_IDENTITY_URL": sandbox_url, "XERO_API_URL": sandbox_url, "XERO_REDIRECT_URI": CALLBACK,
+            "FACTORY_TOKEN_KEY": token_key, **extra}
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--invoices", type=int, default=1000)
@@ -399,16 +420,7 @@ def main(argv=None) -> int:
     created_database = False
     started_at = time.monotonic()
     try:
-        redis_url = os.environ.get("REDIS_URL")
-        if redis_url:
-            from redis import Redis
-            Redis.from_url(redis_url).flushdb()
-            redis_description = f"{redis_url} (REDIS_URL; flushed)"
-        else:
-            from factory_app.localredis import EmbeddedRedis
-            redis_server = EmbeddedRedis(folder / "redis", persist=False)
-            redis_url = redis_server.url
-            redis_description = f"embedded, {redis_url}"
+        redis_server, redis_url, redis_description = start_redis(folder)
         sandbox = SandboxServer(folder / "sandbox.db", client_id=CLIENT_ID, client_secret=CLIENT_SECRET,
                                 test_controls=True, limits=LIMITS).start()
         keep_full_request_log(sandbox)
@@ -422,10 +434,7 @@ def main(argv=None) -> int:
         from factory_app.extensions import db
 
         token_key = Fernet.generate_key().decode()
-        config = {"SQLALCHEMY_DATABASE_URI": database.url, "REDIS_URL": redis_url, "WTF_CSRF_ENABLED": False,
-                  "SERVER_NAME": None, "XERO_CLIENT_ID": CLIENT_ID, "XERO_CLIENT_SECRET": CLIENT_SECRET,
-                  "XERO_IDENTITY_URL": sandbox.url, "XERO_API_URL": sandbox.url, "XERO_REDIRECT_URI": CALLBACK,
-                  "FACTORY_TOKEN_KEY": token_key, "ACCOUNTING_HTTP_TIMEOUT": HTTP_TIMEOUT}
+        config = app_config(database.url, redis_url, sandbox.url, token_key, ACCOUNTING_HTTP_TIMEOUT=HTTP_TIMEOUT)
         if args.budget:
             config["ACCOUNTING_CALLS_PER_MINUTE"] = args.budget
         app = create_app(config)

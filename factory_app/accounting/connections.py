@@ -316,6 +316,12 @@ def _budget(connection: AccountingConnection) -> Budget:
                   adapter.concurrent_calls)
 
 
+def _default_wait() -> float:
+    """How long a call waits for its place in the budget: jobs wait their turn, web
+    requests don't wait long."""
+    return 0.5 if has_request_context() else 90.0
+
+
 def call_ahead(connection: AccountingConnection, fn: Callable[[ApiSession], T], executor) -> Callable[[], T]:
     """Start `fn` on the executor's thread now (to read the next page while this one is
     stored); returns a function that waits for its result. The thread only does HTTP (the
@@ -326,7 +332,7 @@ def call_ahead(connection: AccountingConnection, fn: Callable[[ApiSession], T], 
         budget = _budget(connection)
     except ProviderError:
         return lambda: call(connection, fn)
-    wait = 0.5 if has_request_context() else 90.0
+    wait = _default_wait()
 
     def run():
         with budget.call(wait):
@@ -348,7 +354,7 @@ def call(connection: AccountingConnection, fn: Callable[[ApiSession], T], wait: 
     is marked for reconnecting (committed at once) and the error passed on."""
     budget = _budget(connection)
     if wait is None:
-        wait = 0.5 if has_request_context() else 90.0
+        wait = _default_wait()
 
     def attempt(session_factory):
         with budget.call(wait):

@@ -113,6 +113,7 @@ def _to_send():
     return or_(DocumentPush.state == "queued",
                (DocumentPush.state == "sent") & (DocumentPush.wanted_version > DocumentPush.pushed_version))
 
+
 SENDER_LOCK_TTL = 10.0   # seconds a dead sender's lock outlives it
 SENDER_LOCK_WAIT = 30.0  # how long a job waits for the organisation's sender before retrying
 

@@ -406,8 +406,7 @@ def _import_one(run: SyncRun, matcher: _Matcher, contact: RemoteContact, local_t
     problem = problem_with(contact)
     if contact.remote_id in matcher.created:
         # created earlier in this run and met again (the list shifted): changed meanwhile?
-        if (changed is None or contact.remote_id in changed) and not problem_with(contact) \
-                and matcher.update_created(contact):
+        if (changed is None or contact.remote_id in changed) and not problem and matcher.update_created(contact):
             run.updated += 1
         return
     if problem:
@@ -487,7 +486,7 @@ def _upsert_records(connection: AccountingConnection, kind: str, rows: list[dict
     is the one stored is unchanged (the package stamps every change), so its `data`, which
     may be given as a function because it is costly, is not even made."""
     table = RemoteRecord.__table__
-    fields = sorted({field for row in rows for field in row} - {"remote_id"})
+    fields = [field for field in rows[0] if field != "remote_id"] if rows else []  # every row names the same
     scope = (table.c.organisation_id == connection.organisation_id, table.c.provider == connection.provider,
              table.c.remote_org_id == connection.remote_org_id, table.c.kind == kind)
     query = select(table.c.id, table.c.remote_id, *(table.c[f] for f in fields)).where(*scope)
@@ -507,25 +506,16 @@ def _upsert_records(connection: AccountingConnection, kind: str, rows: list[dict
             new.append(dict(organisation_id=connection.organisation_id, provider=connection.provider,
                             remote_org_id=connection.remote_org_id, kind=kind, **row))
             changed.add(row["remote_id"])
-        elif any(getattr(record, f) != row.get(f, table.c[f].default.arg if table.c[f].default else None)
-                 for f in fields):
-            updates.append({"record_id": record.id, **{f: row.get(f) for f in fields if f in row}})
+        elif any(getattr(record, f) != row[f] for f in fields):
+            updates.append({"record_id": record.id, **{f: row[f] for f in fields}})
             changed.add(row["remote_id"])
     if new:
         db.session.execute(insert(table), new)
-    for update_rows in _same_keys(updates):
-        db.session.execute(update(table).where(table.c.id == bindparam("record_id")), update_rows)
+    if updates:
+        db.session.execute(update(table).where(table.c.id == bindparam("record_id")), updates)
     if replace and existing:
         db.session.execute(delete(table).where(table.c.id.in_([r.id for r in existing.values()])))
     return changed
-
-
-def _same_keys(rows: list[dict]) -> list[list[dict]]:
-    """An executemany UPDATE sets the columns its first row names: group rows by keys."""
-    groups: dict[tuple, list[dict]] = {}
-    for row in rows:
-        groups.setdefault(tuple(sorted(row)), []).append(row)
-    return list(groups.values())
 
 
 # --- reviews ----------------------------------------------------------------------------
@@ -594,8 +584,9 @@ def _sync(run: SyncRun, connection: AccountingConnection) -> None:
             changed = _remember_contacts(connection, page.items)
             run.seen += len(page.items)
             # re-read but unchanged (the bookmark's own second): nothing to write
+            fresh = [c for c in page.items if c.remote_id in changed]
             for local_type in KINDS:
-                _update_linked(run, connection, local_type, [c for c in page.items if c.remote_id in changed])
+                _update_linked(run, connection, local_type, fresh)
         run.pages_done += 1
         run.total_pages = (page.page_count or 1) + 3
         if page.bookmark and (connection.contacts_bookmark is None or page.bookmark > connection.contacts_bookmark):
