@@ -2,6 +2,8 @@
 "Update accounting data" joining a running sync — against the sandbox over real HTTP."""
 from __future__ import annotations
 
+from urllib.parse import parse_qs
+
 import pytest
 from rq import Queue, SimpleWorker
 from sqlalchemy import func, select
@@ -178,11 +180,11 @@ def test_malformed_remote_contact_is_logged_and_skipped(xero_app, tenant):
         class Matcher:  # nothing local to match against
             linked, reviews, by_email, by_name, by_id, created = {}, {}, {}, {}, {}, set()
             unlinked = staticmethod(lambda parties: [])
-        for contact in (RemoteContact(remote_id="a", name="", is_customer=True),
-                        RemoteContact(remote_id="b", name="N" * 300, is_customer=True),
-                        RemoteContact(remote_id="c", name="\x00\x07  ", is_customer=True)):
-            sync_service._import_one(run, Matcher, contact, "customer")
-        assert run.failed == 3 and run.created == 0
+        outcomes = [sync_service._import_one(run, Matcher, contact, "customer") for contact in (
+            RemoteContact(remote_id="a", name="", is_customer=True),
+            RemoteContact(remote_id="b", name="N" * 300, is_customer=True),
+            RemoteContact(remote_id="c", name="\x00\x07  ", is_customer=True))]
+        assert outcomes == ["failed", "failed", "failed"]
         messages = [f.message for f in db.session.scalars(select(SyncFailure))]
         assert "Skipped: It has no name." in messages and any("300 characters" in m for m in messages)
         db.session.rollback()
@@ -427,3 +429,28 @@ def test_a_contact_changed_while_the_list_is_read_does_not_hide_the_next_one(
             name = db.session.scalar(select(Customer.name).join(ExternalLink, ExternalLink.local_id == Customer.id)
                                      .where(ExternalLink.remote_id == moved, ExternalLink.local_type == "customer"))
         assert name == wanted[moved]
+
+
+def test_reading_ahead_asks_for_each_page_once_and_no_page_past_the_end(
+        xero_app, connected, tenant, monkeypatch, sandbox):
+    from factory_app.accounting import xero
+
+    work(xero_app)  # the update Connect started
+    monkeypatch.setattr(xero, "PAGE_SIZE", 4)
+    with xero_app.app_context():
+        contacts = db.session.scalar(select(func.count()).select_from(RemoteRecord).where(
+            RemoteRecord.kind == "contact"))
+    pages = -(-contacts // 4)
+    before = len(sandbox.sandbox.requests)
+    start(connected, "import_suppliers")
+    work(xero_app)
+    asked = [r for r in list(sandbox.sandbox.requests)[before:] if r["path"] == "/api.xro/2.0/Contacts"]
+    assert sorted(int(parse_qs(r["query"])["page"][0]) for r in asked) == list(range(1, pages + 1))
+    run = last_run(xero_app, "import_suppliers")
+    assert run.status == "done" and run.pages_done == pages and run.seen == contacts
+    with xero_app.app_context():
+        suppliers = db.session.scalar(select(func.count()).select_from(RemoteRecord).where(
+            RemoteRecord.kind == "contact", RemoteRecord.is_supplier.is_(True), RemoteRecord.archived.is_(False)))
+        linked = db.session.scalar(select(func.count()).select_from(ExternalLink).where(
+            ExternalLink.local_type == "supplier"))
+    assert linked == suppliers - run.failed  # every page stored, none twice

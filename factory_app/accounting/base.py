@@ -85,8 +85,11 @@ class DisconnectResult:
 
 
 # --- accounting data ------------------------------------------------------------------
+# Contacts and their parts are read-only by convention but not frozen: an import builds
+# tens of thousands of them per run, and a frozen dataclass costs three times as much
+# to create (every field is set through object.__setattr__).
 
-@dataclass(frozen=True)
+@dataclass
 class RemoteAddress:
     kind: str  # "postal" | "street"
     line1: str | None = None
@@ -97,14 +100,14 @@ class RemoteAddress:
     country: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass
 class RemotePerson:
     name: str
     email: str | None = None
     phone: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass
 class RemoteContact:
     remote_id: str
     name: str

@@ -12,14 +12,17 @@ import dataclasses
 import json
 import re
 import unicodedata
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
+from typing import Callable
 
 from rq import Retry
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, type_coerce, update
 from sqlalchemy.orm import selectinload
+from sqlalchemy.types import NullType
 
-from ..bulk import insert_with_ids
+from ..bulk import among, as_stored, gc_paused, insert_rows, insert_with_ids
 from ..extensions import db
 from ..jobs import enqueue_after_commit, hold_until_commit, job_context, redis_connection
 from ..models import (
@@ -29,7 +32,7 @@ from ..models import (
 from ..models.types import utcnow
 from . import connections as conn_service
 from . import provider as get_provider
-from .base import ProviderError, ReconnectNeeded, Rejected, RemoteContact, RetriableError
+from .base import Page, ProviderError, ReconnectNeeded, Rejected, RemoteContact, RetriableError
 
 KINDS = {"customer": Customer, "supplier": Supplier}
 RETRY_INTERVALS = [5, 15, 30, 60, 120, 300]
@@ -44,7 +47,10 @@ CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 def normalise_name(name: str | None) -> str:
     """Case, accents, punctuation, whitespace and company suffixes ignored."""
-    text = unicodedata.normalize("NFKD", name or "").encode("ascii", "ignore").decode().lower()
+    text = name or ""
+    if not text.isascii():  # plain ASCII is its own NFKD form
+        text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    text = text.lower()
     words = re.sub(r"[^a-z0-9]+", " ", text.replace("&", " and ")).split()
     while words and words[-1] in SUFFIX_WORDS:
         words.pop()
@@ -242,21 +248,23 @@ class _Matcher:
             ids = insert_with_ids(Party.__table__, [
                 dict(organisation_id=self.connection.organisation_id, kind=self.local_type, remote_state="linked",
                      **values) for values, _, _, _, _ in new])
-            addresses = [dict(party_id=party_id, kind=kind, **fields)
-                         for party_id, (_, by_kind, _, _, _) in zip(ids, new) for kind, fields in by_kind.items()]
-            people = [dict(party_id=party_id, **person)
-                      for party_id, (_, _, persons, _, _) in zip(ids, new) for person in persons]
-            if addresses:
-                db.session.execute(insert(Address.__table__), addresses)
-            if people:
-                db.session.execute(insert(ContactPerson.__table__), people)
+            # plain tuples: the address fields come in Address.FIELDS order (ADDRESS_LIMITS)
+            insert_rows(Address.__table__, [
+                (party_id, kind, *fields.values())
+                for party_id, (_, by_kind, _, _, _) in zip(ids, new) for kind, fields in by_kind.items()],
+                columns=("party_id", "kind", *ADDRESS_LIMITS))
+            insert_rows(ContactPerson.__table__, [
+                (party_id, person["name"], person["email"], person["phone"])
+                for party_id, (_, _, persons, _, _) in zip(ids, new) for person in persons],
+                columns=("party_id", "name", "email", "phone"))
             self.new_links.extend((party_id, remote_id, name) for party_id, (_, _, _, remote_id, name) in zip(ids, new))
             self.created.update((remote_id, party_id) for party_id, (_, _, _, remote_id, _) in zip(ids, new))
         if self.new_links:
-            db.session.execute(insert(ExternalLink.__table__), [dict(
-                organisation_id=self.connection.organisation_id, provider=self.connection.provider,
-                remote_org_id=self.connection.remote_org_id, local_type=self.local_type, local_id=local_id,
-                remote_id=remote_id, remote_name=name) for local_id, remote_id, name in self.new_links])
+            scope = (self.connection.organisation_id, self.connection.provider, self.connection.remote_org_id,
+                     self.local_type)
+            insert_rows(ExternalLink.__table__, [(*scope, *link) for link in self.new_links],
+                        columns=("organisation_id", "provider", "remote_org_id", "local_type", "local_id",
+                                 "remote_id", "remote_name"))
             self.new_links = []
 
 
@@ -270,8 +278,16 @@ ADDRESS_LIMITS = {f: 255 if f.startswith("line") else 20 if f == "postcode" else
 
 def _address_values(contact: RemoteContact) -> dict[str, dict]:
     """{kind: fields}; of two remote addresses of one kind, the last wins."""
-    return {remote.kind: {f: clean(getattr(remote, f), limit) for f, limit in ADDRESS_LIMITS.items()}
-            for remote in contact.addresses}
+    by_kind = {}
+    for remote in contact.addresses:
+        fields = {}
+        for field, limit in ADDRESS_LIMITS.items():
+            value = getattr(remote, field)
+            # clean() inlined for the common case (plain text), the import's hottest line
+            fields[field] = None if value is None else (value.strip()[:limit] or None) if (
+                type(value) is str and value.isascii() and value.isprintable()) else clean(value, limit)
+        by_kind[remote.kind] = fields
+    return by_kind
 
 
 def _people_values(contact: RemoteContact) -> list[dict]:
@@ -309,27 +325,46 @@ def apply_contact(party: Party, contact: RemoteContact, fill_only: bool = False)
     return changed
 
 
+READ_AHEAD = 2  # pages requested before they are needed (Xero allows 5 calls at once)
+
+
 def _import_contacts(run: SyncRun, connection: AccountingConnection, local_type: str) -> None:
     adapter = get_provider(connection.provider)
-    matcher = _Matcher(connection, local_type)
     label = "customers" if local_type == "customer" else "suppliers"
     page_number = run.next_page or 1
     whole_list_here = page_number == 1  # a resumed import can't know what shifted before it
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="read-ahead") as reader:
-        def read(number):  # the next page is read while this one is stored
-            return conn_service.call_ahead(connection, lambda s: adapter.contacts(s, page=number), reader)
-        pending = read(page_number)
+    with gc_paused(), ThreadPoolExecutor(max_workers=READ_AHEAD, thread_name_prefix="read-ahead") as reader:
+        # Pages are read while earlier ones are stored, up to READ_AHEAD at once, so the
+        # package is never idle waiting for Factory. Only pages the list is known to have
+        # (its page count) are asked for ahead: the calls stay one per page.
+        ahead: dict[int, Callable[[], Page]] = {}
+
+        def read(number: int) -> None:
+            if number not in ahead:
+                ahead[number] = conn_service.call_ahead(
+                    connection, lambda s: adapter.contacts(s, page=number), reader)
+        read(page_number)
+        last_known = run.total_pages or 0  # pages the list has, as far as is known
+        # loaded while the first page is on its way: the local records, the synced list's stamps
+        matcher = _Matcher(connection, local_type)
+        stamps = _contact_stamps(connection)
         shifts = _ShiftWatch()
         while page_number:
             run.stage = f"Reading {label}, page {page_number}"
-            page = pending()
+            page = ahead.pop(page_number)()
             next_number = shifts.next_page(page)
             if next_number:
-                pending = read(next_number)
+                read(next_number)
+                last_known = max(last_known, page.page_count or 0)
+                for number in range(next_number + 1, min(next_number + READ_AHEAD, last_known + 1)):
+                    read(number)
             with db.session.no_autoflush:
-                changed = _remember_contacts(connection, page.items)
-                for contact in page.items:
-                    _import_one(run, matcher, contact, local_type, changed)
+                changed = _remember_contacts(connection, page.items, stamps)
+                outcomes = Counter(_import_one(run, matcher, contact, local_type, changed) for contact in page.items)
+                run.seen += len(page.items)
+                for count, n in outcomes.items():
+                    if count is not None:
+                        setattr(run, count, getattr(run, count) + n)
                 other = "supplier" if local_type == "customer" else "customer"
                 _update_linked(run, connection, other, [c for c in page.items if c.remote_id in changed])
             db.session.flush()
@@ -384,73 +419,67 @@ def _update_linked(run: SyncRun, connection: AccountingConnection, local_type: s
         return
     model = KINDS[local_type]
     links = dict(db.session.execute(conn_service.links_for(connection, local_type)
-                                    .where(ExternalLink.remote_id.in_(list(usable)))
+                                    .where(among(ExternalLink.remote_id, usable))
                                     .with_only_columns(ExternalLink.local_id, ExternalLink.remote_id)).all())
     if not links:
         return
-    for party in db.session.scalars(select(model).where(model.id.in_(list(links)), model.organisation_id == run.organisation_id)
+    for party in db.session.scalars(select(model).where(among(model.id, links), model.organisation_id == run.organisation_id)
                                     .options(selectinload(model.addresses), selectinload(model.people))):
         if apply_contact(party, usable[links[party.id]]):
             run.updated += 1
 
 
 def _import_one(run: SyncRun, matcher: _Matcher, contact: RemoteContact, local_type: str,
-                changed: set[str] | None = None) -> None:
-    run.seen += 1
+                changed: set[str] | None = None) -> str | None:
+    """Match, link, queue for creating or for review; returns what happened, as the name
+    of the run's count it adds to (None: nothing to count; the caller adds them up)."""
     wanted = contact.is_customer if local_type == "customer" else contact.is_supplier
     if not wanted:
-        return
+        return None
     if contact.archived:
-        run.skipped += 1
-        return
+        return "skipped"
     problem = problem_with(contact)
     if contact.remote_id in matcher.created:
         # created earlier in this run and met again (the list shifted): changed meanwhile?
         if (changed is None or contact.remote_id in changed) and not problem and matcher.update_created(contact):
-            run.updated += 1
-        return
+            return "updated"
+        return None
     if problem:
-        run.failed += 1
         db.session.add(SyncFailure(organisation_id=run.organisation_id, run_id=run.id, remote_id=contact.remote_id,
                                    local_type=local_type, name=clean(contact.name, 255),
                                    message=f"Skipped: {problem}"))
-        return
+        return "failed"
     party = matcher.linked.get(contact.remote_id)
     if party is not None:
         if (changed is None or contact.remote_id in changed) and apply_contact(party, contact):
-            run.updated += 1
-        return
+            return "updated"
+        return None
     review = matcher.reviews.get(contact.remote_id)
     if review is not None and review.status in ("open", "skipped"):
-        return  # already waiting for a person, or skipped by one
+        return None  # already waiting for a person, or skipped by one
     email = (contact.email or "").strip().lower()
     by_email = matcher.unlinked(matcher.by_email.get(email, [])) if email else []
     if len(by_email) == 1:
         matcher.link(by_email[0], contact)
         apply_contact(by_email[0], contact, fill_only=True)
-        run.linked += 1
-        return
+        return "linked"
     if len(by_email) > 1:
-        _review(run, matcher, contact, by_email, "Several Factory records have this email.")
-        return
+        return _review(run, matcher, contact, by_email, "Several Factory records have this email.")
     by_name = matcher.unlinked(matcher.by_name.get(normalise_name(contact.name), []))
     if len(by_name) == 1:
         local = by_name[0]
         if local.email and email and local.email.lower() != email:
-            _review(run, matcher, contact, by_name, "Same name, different email.")
-            return
+            return _review(run, matcher, contact, by_name, "Same name, different email.")
         matcher.link(local, contact)
         apply_contact(local, contact, fill_only=True)
-        run.linked += 1
-        return
+        return "linked"
     if len(by_name) > 1:
-        _review(run, matcher, contact, by_name, "Several Factory records have this name.")
-        return
+        return _review(run, matcher, contact, by_name, "Several Factory records have this name.")
     matcher.create(contact)
-    run.created += 1
+    return "created"
 
 
-def _review(run, matcher: _Matcher, contact: RemoteContact, candidates: list[Party], reason: str) -> None:
+def _review(run, matcher: _Matcher, contact: RemoteContact, candidates: list[Party], reason: str) -> str:
     review = ImportReview(
         organisation_id=run.organisation_id, run_id=run.id, provider=matcher.connection.provider,
         remote_org_id=matcher.connection.remote_org_id, local_type=matcher.local_type,
@@ -459,7 +488,7 @@ def _review(run, matcher: _Matcher, contact: RemoteContact, candidates: list[Par
         candidate_ids=",".join(str(p.id) for p in candidates), reason=reason)
     db.session.add(review)
     matcher.reviews[contact.remote_id] = review
-    run.review += 1
+    return "review"
 
 
 def _contact_json(contact: RemoteContact) -> str:
@@ -467,41 +496,61 @@ def _contact_json(contact: RemoteContact) -> str:
                        "people": [vars(p) for p in contact.people]}, default=str)
 
 
-def _remember_contacts(connection: AccountingConnection, contacts: list[RemoteContact]) -> set[str]:
+def _remember_contacts(connection: AccountingConnection, contacts: list[RemoteContact],
+                       stamps: dict[str, object] | None = None) -> set[str]:
     """Keep the synced list of remote contacts (what the link control searches); returns
-    the ids of those that are new or changed."""
-    return _upsert_records(connection, "contact", [
+    the ids of those that are new or changed. The package stamps every change, so a
+    contact whose change time is the one stored is unchanged: only the stamps are
+    compared (`stamps`: all of them, loaded once by `_contact_stamps` and kept current
+    here; else the page's are read), and rows with their JSON are made for the others."""
+    table = RemoteRecord.__table__
+    if stamps is None:
+        stamps = _contact_stamps(connection, [c.remote_id for c in contacts])
+    stored = as_stored(table.c.remote_updated_at, db.session.get_bind().dialect)
+    fresh = [c for c in contacts if c.updated_at is None or stamps.get(c.remote_id) != stored(c.updated_at)]
+    if not fresh:
+        return set()
+    changed = _upsert_records(connection, "contact", [
         dict(remote_id=c.remote_id, code=None, name=clean(c.name, 255) or "(no name)", email=clean(c.email, 255),
              is_customer=c.is_customer, is_supplier=c.is_supplier, archived=c.archived,
-             data=lambda c=c: _contact_json(c), remote_updated_at=c.updated_at)
-        for c in contacts], same_time_is_same=True)
+             data=_contact_json(c), remote_updated_at=c.updated_at)
+        for c in fresh])
+    stamps.update((c.remote_id, stored(c.updated_at) if c.updated_at else None) for c in fresh)
+    return changed
 
 
-def _upsert_records(connection: AccountingConnection, kind: str, rows: list[dict], replace: bool = False,
-                    same_time_is_same: bool = False) -> set[str]:
+def _contact_stamps(connection: AccountingConnection, remote_ids: list[str] | None = None) -> dict[str, object]:
+    """remote id -> the stored change time of the synced contacts (those given, or all),
+    as the database keeps it (not turned into datetimes: thousands of them per page)."""
+    table = RemoteRecord.__table__
+    query = select(table.c.remote_id, type_coerce(table.c.remote_updated_at, NullType())).where(
+        *_records_scope(connection, "contact"))
+    if remote_ids is not None:
+        query = query.where(among(table.c.remote_id, remote_ids))
+    return dict(db.session.execute(query).all())
+
+
+def _records_scope(connection: AccountingConnection, kind: str) -> tuple:
+    table = RemoteRecord.__table__
+    return (table.c.organisation_id == connection.organisation_id, table.c.provider == connection.provider,
+            table.c.remote_org_id == connection.remote_org_id, table.c.kind == kind)
+
+
+def _upsert_records(connection: AccountingConnection, kind: str, rows: list[dict], replace: bool = False) -> set[str]:
     """Store a page of the package's list of `kind` (Core statements, compared as plain
     values: one SELECT, then one INSERT and one UPDATE for whatever is new or different).
     Returns the remote ids that are new or changed. replace: the page is the whole list,
-    what it doesn't hold is deleted. same_time_is_same: a record whose remote change time
-    is the one stored is unchanged (the package stamps every change), so its `data`, which
-    may be given as a function because it is costly, is not even made."""
+    what it doesn't hold is deleted."""
     table = RemoteRecord.__table__
     fields = [field for field in rows[0] if field != "remote_id"] if rows else []  # every row names the same
-    scope = (table.c.organisation_id == connection.organisation_id, table.c.provider == connection.provider,
-             table.c.remote_org_id == connection.remote_org_id, table.c.kind == kind)
-    query = select(table.c.id, table.c.remote_id, *(table.c[f] for f in fields)).where(*scope)
+    query = select(table.c.id, table.c.remote_id, *(table.c[f] for f in fields)).where(*_records_scope(connection, kind))
     if not replace:
-        query = query.where(table.c.remote_id.in_([row["remote_id"] for row in rows]))
+        query = query.where(among(table.c.remote_id, [row["remote_id"] for row in rows]))
     existing = {r.remote_id: r for r in db.session.execute(query)}
     changed: set[str] = set()
     new, updates = [], []
     for row in rows:
         record = existing.pop(row["remote_id"], None)
-        if record is not None and same_time_is_same and record.remote_updated_at is not None \
-                and record.remote_updated_at == row.get("remote_updated_at"):
-            continue
-        if callable(row.get("data")):
-            row["data"] = row["data"]()
         if record is None:
             new.append(dict(organisation_id=connection.organisation_id, provider=connection.provider,
                             remote_org_id=connection.remote_org_id, kind=kind, **row))

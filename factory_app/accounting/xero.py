@@ -429,18 +429,27 @@ def _phone_text(phone: dict) -> str:
     return f"+{country.lstrip('+')} {number}" if country else number
 
 
+ADDRESS_KINDS = {"POBOX": "postal", "STREET": "street"}
+ADDRESS_LINES = ("AddressLine1", "AddressLine2", "AddressLine3", "AddressLine4")
+
+
 def _contact(row: dict) -> RemoteContact:
-    phones = {p.get("PhoneType"): _phone_text(p) for p in row.get("Phones") or [] if _phone_text(p)}
+    phones = {}
+    for entry in row.get("Phones") or []:
+        text = _phone_text(entry)
+        if text:
+            phones[entry.get("PhoneType")] = text
     phone = next((phones[t] for t in PHONE_ORDER if phones.get(t)), None)
     addresses = []
     for address in row.get("Addresses") or []:
-        kind = {"POBOX": "postal", "STREET": "street"}.get(address.get("AddressType"))
-        lines = [address.get(f"AddressLine{i}") for i in range(1, 5) if address.get(f"AddressLine{i}")]
-        fields = dict(line1=lines[0] if lines else None, line2=", ".join(lines[1:]) or None,
-                      city=address.get("City"), region=address.get("Region"),
-                      postcode=address.get("PostalCode"), country=address.get("Country"))
-        if kind and any(fields.values()):
-            addresses.append(RemoteAddress(kind=kind, **fields))
+        kind = ADDRESS_KINDS.get(address.get("AddressType"))
+        if not kind:
+            continue
+        lines = [line for line in map(address.get, ADDRESS_LINES) if line]
+        fields = (lines[0] if lines else None, ", ".join(lines[1:]) or None, address.get("City"),
+                  address.get("Region"), address.get("PostalCode"), address.get("Country"))
+        if any(fields):
+            addresses.append(RemoteAddress(kind, *fields))
     people = tuple(RemotePerson(name=" ".join(p for p in (person.get("FirstName"), person.get("LastName")) if p),
                                 email=person.get("EmailAddress"))
                    for person in row.get("ContactPersons") or []
