@@ -655,7 +655,7 @@ def main(argv=None) -> int:
                     import_rows.update(statements.rows)
                     import_statements.update(statements.statements)
                     print(f"{kind}: {fmt_s(seconds)} (CPU {fmt_s(LAST_CPU[0])}), {len(http.calls)} API calls "
-                          f"({http.seconds:.2f} s waiting on HTTP), "
+                          f"(their own times add up to {http.seconds:.2f} s), "
                           f"{sum(n for (v, _), n in statements.statements.items() if v == 'SELECT')} SELECTs, "
                           f"{statements.statements_written(False)} write statements, "
                           f"{statements.written(False)} rows written")
@@ -675,6 +675,9 @@ def main(argv=None) -> int:
                     statements.rows, statements.statements = import_rows, import_statements
                     print(f"statements during the import:       {statements.describe(rows=False)}")
                     print(f"rows written during the import:     {statements.describe(rows=True)}")
+                    if db.engine.dialect.name == "postgresql":
+                        print("    (on PostgreSQL new records go in by COPY, which the cursor count does not see: "
+                              "the table counts below have them)")
                     print(f"SELECTs during the import:          {statements.selects()}")
                     counts = {model.__name__: db.session.scalar(select(func.count()).select_from(model))
                               for model in (Customer, Supplier, Address, ContactPerson, ExternalLink, RemoteRecord,
@@ -723,8 +726,8 @@ def main(argv=None) -> int:
         # --- figures ---------------------------------------------------------------------------
         banner("Figures")
         print(f"API calls for the import:          {calls}  (minimum possible: {min_calls} = 2 runs x {pages} pages)")
-        print(f"import wall time:                  {fmt_s(import_s)}  (of which waiting on HTTP {fmt_s(http_s)}, "
-              f"Factory's own work {fmt_s(import_s - http_s)})")
+        print(f"import wall time:                  {fmt_s(import_s)}  (the API calls' own times add up to {fmt_s(http_s)}; "
+              "they overlap the storing and each other)")
         print(f"import CPU time (this process):    {fmt_s(import_cpu)}  (all threads: storing, and reading ahead; "
               f"the fetch: {fmt_s(fetch_cpu)})")
         print(f"fetch wall time (same pages):      {fmt_s(fetch_s)}  (2 x the median of the 3 passes around the import)")

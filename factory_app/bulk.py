@@ -37,7 +37,15 @@ def insert_rows(table: Table, rows: Sequence[dict] | Sequence[tuple], columns: S
         if column.key in given or not isinstance(column.default, ColumnDefault):
             continue
         default = column.default
-        defaults[column.key] = default.arg(None) if default.is_callable else default.arg
+        if default.is_scalar:
+            defaults[column.key] = default.arg
+        elif default.is_callable:
+            try:  # SQLAlchemy wraps a plain callable to take (and ignore) the statement's context
+                defaults[column.key] = default.arg(None)
+            except (AttributeError, TypeError) as exc:
+                raise ValueError(f"{table.name}.{column.key}: its default needs the statement; give a value") from exc
+        else:  # a SQL expression: it would need the statement itself
+            raise ValueError(f"{table.name}.{column.key}: its default is a SQL expression; give a value")
     keys = given + list(defaults)
     processors = [bind_processor(table.c[key], dialect) for key in keys]
     extra = tuple(value if process is None else process(value)
@@ -54,7 +62,7 @@ def insert_rows(table: Table, rows: Sequence[dict] | Sequence[tuple], columns: S
                   for row in values]
     if extra:
         values = [tuple(row) + extra for row in values]
-    if dialect.name == "postgresql":
+    if dialect.name == "postgresql" and dialect.driver == "psycopg":
         names = ", ".join(dialect.identifier_preparer.quote(key) for key in keys)
         cursor = connection.connection.dbapi_connection.cursor()
         try:
@@ -125,16 +133,14 @@ def insert_with_ids(table: Table, rows: list[dict]) -> list[int]:
 
 
 @contextmanager
-def gc_paused():
-    """No cyclic garbage collection while a bulk job stores its pages. Each page's rows
-    are freed by reference counting; what the collector would find is little, but a
-    full collection walks the whole heap (the app, the ORM, the run's maps): at 10,000
-    contacts it ran several times per import, 0.3-0.4 s in all. It runs as usual after."""
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
+def gc_frozen():
+    """While a bulk job stores its pages, the cyclic garbage collector leaves alone what
+    existed when it started (the app, the ORM's mappers, the run's maps): a full
+    collection walked that whole heap and, at 10,000 contacts, ran several times per
+    import, 0.3-0.4 s in all. What the pages make is still collected as usual, so memory
+    follows the page, not the run. Everything is handed back to the collector after."""
+    gc.freeze()
     try:
         yield
     finally:
-        gc.enable()
+        gc.unfreeze()

@@ -1,7 +1,7 @@
 """factory_app.bulk: many rows in, their ids back in order, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from factory_app.bulk import insert_with_ids
 from factory_app.extensions import db
@@ -85,4 +85,17 @@ def test_among_finds_what_in_finds_for_a_long_list(app, tenant):
         assert found == set(ids[::3]) == set(db.session.scalars(select(Party.id).where(Party.id.in_(wanted))))
         names = set(db.session.scalars(select(Party.name).where(among(Party.name, ["Among 0001", "Among 0002"]))))
         assert names == {"Among 0001", "Among 0002"}
+        db.session.rollback()
+
+
+def test_insert_rows_refuses_a_default_it_cannot_take_once(app):
+    import pytest
+    from sqlalchemy import Column, DateTime, Integer, MetaData, Table
+
+    from factory_app.bulk import insert_rows
+    table = Table("not_in_the_schema", MetaData(), Column("id", Integer, primary_key=True),
+                  Column("at", DateTime, default=func.now()))
+    with app.app_context():
+        with pytest.raises(ValueError, match="SQL expression"):
+            insert_rows(table, [{"id": 1}])
         db.session.rollback()

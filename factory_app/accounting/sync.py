@@ -22,7 +22,7 @@ from sqlalchemy import bindparam, delete, insert, select, type_coerce, update
 from sqlalchemy.orm import selectinload
 from sqlalchemy.types import NullType
 
-from ..bulk import among, as_stored, gc_paused, insert_rows, insert_with_ids
+from ..bulk import among, as_stored, gc_frozen, insert_rows, insert_with_ids
 from ..extensions import db
 from ..jobs import enqueue_after_commit, hold_until_commit, job_context, redis_connection
 from ..models import (
@@ -333,7 +333,7 @@ def _import_contacts(run: SyncRun, connection: AccountingConnection, local_type:
     label = "customers" if local_type == "customer" else "suppliers"
     page_number = run.next_page or 1
     whole_list_here = page_number == 1  # a resumed import can't know what shifted before it
-    with gc_paused(), ThreadPoolExecutor(max_workers=READ_AHEAD, thread_name_prefix="read-ahead") as reader:
+    with ThreadPoolExecutor(max_workers=READ_AHEAD, thread_name_prefix="read-ahead") as reader:
         # Pages are read while earlier ones are stored, up to READ_AHEAD at once, so the
         # package is never idle waiting for Factory. Only pages the list is known to have
         # (its page count) are asked for ahead: the calls stay one per page.
@@ -344,41 +344,43 @@ def _import_contacts(run: SyncRun, connection: AccountingConnection, local_type:
                 ahead[number] = conn_service.call_ahead(
                     connection, lambda s: adapter.contacts(s, page=number), reader)
         read(page_number)
-        last_known = run.total_pages or 0  # pages the list has, as far as is known
         # loaded while the first page is on its way: the local records, the synced list's stamps
         matcher = _Matcher(connection, local_type)
         stamps = _contact_stamps(connection)
-        shifts = _ShiftWatch()
-        while page_number:
-            run.stage = f"Reading {label}, page {page_number}"
-            page = ahead.pop(page_number)()
-            next_number = shifts.next_page(page)
-            if next_number:
-                read(next_number)
-                last_known = max(last_known, page.page_count or 0)
-                for number in range(next_number + 1, min(next_number + READ_AHEAD, last_known + 1)):
-                    read(number)
-            with db.session.no_autoflush:
-                changed = _remember_contacts(connection, page.items, stamps)
-                outcomes = Counter(_import_one(run, matcher, contact, local_type, changed) for contact in page.items)
-                run.seen += len(page.items)
-                for count, n in outcomes.items():
-                    if count is not None:
-                        setattr(run, count, getattr(run, count) + n)
-                other = "supplier" if local_type == "customer" else "customer"
-                _update_linked(run, connection, other, [c for c in page.items if c.remote_id in changed])
-            db.session.flush()
-            matcher.write_page()
-            run.pages_done += 1
-            run.total_pages = page.page_count or run.total_pages
-            run.next_page = next_number or 0
-            if not next_number and whole_list_here and shifts.settled and page.bookmark and (
-                    connection.contacts_bookmark is None or page.bookmark > connection.contacts_bookmark):
-                # every contact has been read (oldest change first), the list and every
-                # linked record of both kinds are up to date: the next sync starts here
-                connection.contacts_bookmark = page.bookmark
-            db.session.commit()  # the page is stored: an interrupted import goes on from the next one
-            page_number = next_number
+        with gc_frozen():  # from here on, the collector looks only at what the pages make
+            shifts = _ShiftWatch()
+            while page_number:
+                run.stage = f"Reading {label}, page {page_number}"
+                page = ahead.pop(page_number)()
+                next_number = shifts.next_page(page)
+                if next_number:
+                    if next_number <= page_number:  # a new pass: what was read ahead belongs to the last one
+                        ahead.clear()
+                    read(next_number)
+                    for number in range(next_number + 1, min(next_number + READ_AHEAD, (page.page_count or 0) + 1)):
+                        read(number)
+                with db.session.no_autoflush:
+                    changed = _remember_contacts(connection, page.items, stamps)
+                    outcomes = Counter(_import_one(run, matcher, contact, local_type, changed)
+                                       for contact in page.items)
+                    run.seen += len(page.items)
+                    for count, n in outcomes.items():
+                        if count is not None:
+                            setattr(run, count, getattr(run, count) + n)
+                    other = "supplier" if local_type == "customer" else "customer"
+                    _update_linked(run, connection, other, [c for c in page.items if c.remote_id in changed])
+                db.session.flush()
+                matcher.write_page()
+                run.pages_done += 1
+                run.total_pages = page.page_count or run.total_pages
+                run.next_page = next_number or 0
+                if not next_number and whole_list_here and shifts.settled and page.bookmark and (
+                        connection.contacts_bookmark is None or page.bookmark > connection.contacts_bookmark):
+                    # every contact has been read (oldest change first), the list and every
+                    # linked record of both kinds are up to date: the next sync starts here
+                    connection.contacts_bookmark = page.bookmark
+                db.session.commit()  # the page is stored: an interrupted import goes on from the next one
+                page_number = next_number
     run.stage = "Finished"
 
 
