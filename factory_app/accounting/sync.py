@@ -15,7 +15,7 @@ import unicodedata
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
-from typing import Callable
+from typing import Callable, NamedTuple
 
 from rq import Retry
 from sqlalchemy import bindparam, delete, insert, select, type_coerce, update
@@ -223,11 +223,12 @@ class _Matcher:
         if party.remote_state != "linked" or party.remote_message is not None:
             party.remote_state, party.remote_message = "linked", None
 
-    def create(self, contact: RemoteContact) -> None:
+    def create(self, contact: RemoteContact, prepared: _Prepared | None = None) -> None:
         """A new Factory record for this remote contact, written with the page's others.
         It is linked at once, so it never matches a later contact of the same run."""
-        self.new_parties.append((_party_values(contact), _address_values(contact), _people_values(contact),
-                                 contact.remote_id, clean(contact.name, 255)))
+        values = prepared or _prepare(contact)
+        self.new_parties.append((values.party, values.addresses, values.people, contact.remote_id,
+                                 values.party["name"]))
         self.created[contact.remote_id] = None
 
     def update_created(self, contact: RemoteContact) -> bool:
@@ -266,6 +267,28 @@ class _Matcher:
                         columns=("organisation_id", "provider", "remote_org_id", "local_type", "local_id",
                                  "remote_id", "remote_name"))
             self.new_links = []
+
+
+class _Prepared(NamedTuple):
+    """What matching and creating need of a remote contact: worked out for a whole page on
+    the read-ahead thread (pure functions of the contact), where it overlaps the waits
+    for the database instead of adding to them."""
+    party: dict
+    addresses: dict[str, dict]
+    people: list[dict]
+    problem: str | None
+    name_key: str
+
+
+def _prepare(contact: RemoteContact) -> _Prepared:
+    return _Prepared(_party_values(contact), _address_values(contact), _people_values(contact),
+                     problem_with(contact), normalise_name(contact.name))
+
+
+def _prepared_page(page: Page, local_type: str) -> tuple[Page, dict[str, _Prepared]]:
+    """The page, and the prepared values of the contacts an import of `local_type` takes."""
+    wanted = "is_customer" if local_type == "customer" else "is_supplier"
+    return page, {c.remote_id: _prepare(c) for c in page.items if getattr(c, wanted) and not c.archived}
 
 
 def _party_values(contact: RemoteContact) -> dict:
@@ -342,7 +365,7 @@ def _import_contacts(run: SyncRun, connection: AccountingConnection, local_type:
         def read(number: int) -> None:
             if number not in ahead:
                 ahead[number] = conn_service.call_ahead(
-                    connection, lambda s: adapter.contacts(s, page=number), reader)
+                    connection, lambda s: _prepared_page(adapter.contacts(s, page=number), local_type), reader)
         read(page_number)
         # loaded while the first page is on its way: the local records, the synced list's stamps
         matcher = _Matcher(connection, local_type)
@@ -351,7 +374,7 @@ def _import_contacts(run: SyncRun, connection: AccountingConnection, local_type:
             shifts = _ShiftWatch()
             while page_number:
                 run.stage = f"Reading {label}, page {page_number}"
-                page = ahead.pop(page_number)()
+                page, prepared = ahead.pop(page_number)()
                 next_number = shifts.next_page(page)
                 if next_number:
                     if next_number <= page_number:  # a new pass: what was read ahead belongs to the last one
@@ -361,8 +384,8 @@ def _import_contacts(run: SyncRun, connection: AccountingConnection, local_type:
                         read(number)
                 with db.session.no_autoflush:
                     changed = _remember_contacts(connection, page.items, stamps)
-                    outcomes = Counter(_import_one(run, matcher, contact, local_type, changed)
-                                       for contact in page.items)
+                    outcomes = Counter(_import_one(run, matcher, contact, local_type, changed,
+                                                   prepared.get(contact.remote_id)) for contact in page.items)
                     run.seen += len(page.items)
                     for count, n in outcomes.items():
                         if count is not None:
@@ -432,7 +455,7 @@ def _update_linked(run: SyncRun, connection: AccountingConnection, local_type: s
 
 
 def _import_one(run: SyncRun, matcher: _Matcher, contact: RemoteContact, local_type: str,
-                changed: set[str] | None = None) -> str | None:
+                changed: set[str] | None = None, prepared: _Prepared | None = None) -> str | None:
     """Match, link, queue for creating or for review; returns what happened, as the name
     of the run's count it adds to (None: nothing to count; the caller adds them up)."""
     wanted = contact.is_customer if local_type == "customer" else contact.is_supplier
@@ -440,7 +463,8 @@ def _import_one(run: SyncRun, matcher: _Matcher, contact: RemoteContact, local_t
         return None
     if contact.archived:
         return "skipped"
-    problem = problem_with(contact)
+    prepared = prepared or _prepare(contact)
+    problem = prepared.problem
     if contact.remote_id in matcher.created:
         # created earlier in this run and met again (the list shifted): changed meanwhile?
         if (changed is None or contact.remote_id in changed) and not problem and matcher.update_created(contact):
@@ -467,7 +491,7 @@ def _import_one(run: SyncRun, matcher: _Matcher, contact: RemoteContact, local_t
         return "linked"
     if len(by_email) > 1:
         return _review(run, matcher, contact, by_email, "Several Factory records have this email.")
-    by_name = matcher.unlinked(matcher.by_name.get(normalise_name(contact.name), []))
+    by_name = matcher.unlinked(matcher.by_name.get(prepared.name_key, []))
     if len(by_name) == 1:
         local = by_name[0]
         if local.email and email and local.email.lower() != email:
@@ -477,7 +501,7 @@ def _import_one(run: SyncRun, matcher: _Matcher, contact: RemoteContact, local_t
         return "linked"
     if len(by_name) > 1:
         return _review(run, matcher, contact, by_name, "Several Factory records have this name.")
-    matcher.create(contact)
+    matcher.create(contact, prepared)
     return "created"
 
 
