@@ -11,6 +11,7 @@ each database makes safe, without one statement (or one giant statement) per row
 from __future__ import annotations
 
 import gc
+import re
 from contextlib import contextmanager
 from operator import itemgetter
 from typing import Sequence
@@ -63,10 +64,15 @@ def insert_rows(table: Table, rows: Sequence[dict] | Sequence[tuple], columns: S
     if extra:
         values = [tuple(row) + extra for row in values]
     if dialect.name == "postgresql" and dialect.driver == "psycopg":
+        # binary COPY: the server need not parse text (10-15 % of the COPY's time); the
+        # column types, as the table declares them, tell psycopg how to send each value
         names = ", ".join(dialect.identifier_preparer.quote(key) for key in keys)
+        types = [re.sub(r"\(.*\)", "", table.c[key].type.compile(dialect)).strip().lower() for key in keys]
         cursor = connection.connection.dbapi_connection.cursor()
         try:
-            with cursor.copy(f"COPY {dialect.identifier_preparer.format_table(table)} ({names}) FROM STDIN") as copy:
+            with cursor.copy(f"COPY {dialect.identifier_preparer.format_table(table)} ({names}) "
+                             "FROM STDIN (FORMAT BINARY)") as copy:
+                copy.set_types(types)
                 for row in values:
                     copy.write_row(row)
         finally:
