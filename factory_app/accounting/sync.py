@@ -195,6 +195,7 @@ class _Matcher:
         self.new_parties: list[tuple[dict, dict[str, dict], list[dict], str, str | None]] = []
         # remote ids created in this run (a page shift may repeat one): their ids once written
         self.created: dict[str, int | None] = {}
+        self.met: set[str] = set()  # remote ids handled in this run (a re-read pass meets them again)
         for link in db.session.scalars(conn_service.links_for(connection, local_type)):
             party = self.by_id.get(link.local_id)
             if party is not None:
@@ -384,9 +385,13 @@ def _import_contacts(run: SyncRun, connection: AccountingConnection, local_type:
                         read(number)
                 with db.session.no_autoflush:
                     changed = _remember_contacts(connection, page.items, stamps)
+                    # a contact met before in this run (a re-read pass) counts once, and is
+                    # looked at again only if it changed since: no second failure logged
+                    todo = [c for c in page.items if c.remote_id not in matcher.met or c.remote_id in changed]
+                    run.seen += sum(1 for c in page.items if c.remote_id not in matcher.met)
+                    matcher.met.update(c.remote_id for c in page.items)
                     outcomes = Counter(_import_one(run, matcher, contact, local_type, changed,
-                                                   prepared.get(contact.remote_id)) for contact in page.items)
-                    run.seen += len(page.items)
+                                                   prepared.get(contact.remote_id)) for contact in todo)
                     for count, n in outcomes.items():
                         if count is not None:
                             setattr(run, count, getattr(run, count) + n)
@@ -651,13 +656,15 @@ def _sync(run: SyncRun, connection: AccountingConnection) -> None:
     since = connection.contacts_bookmark  # fixed for this pass, so the pages stay stable
     page_number = 1
     shifts = _ShiftWatch()
+    met: set[str] = set()
     while page_number:
         run.stage = f"Contacts changed since the last update, page {page_number}"
         page = conn_service.call(connection, lambda s: adapter.contacts(s, page=page_number, modified_since=since))
         next_number = shifts.next_page(page)
         with db.session.no_autoflush:
             changed = _remember_contacts(connection, page.items)
-            run.seen += len(page.items)
+            run.seen += sum(1 for c in page.items if c.remote_id not in met)  # once, a re-read pass or not
+            met.update(c.remote_id for c in page.items)
             # re-read but unchanged (the bookmark's own second): nothing to write
             fresh = [c for c in page.items if c.remote_id in changed]
             for local_type in KINDS:
