@@ -361,3 +361,31 @@ def test_an_edit_committed_while_the_sender_finishes_is_not_lost(xero_app, ready
     push = the_push(xero_app)
     assert push.state == "sent" and push.pushed_version == 2, (push.state, push.pushed_version, push.message)
     assert len(remote_invoices(xero_app, tenant, number)) == 1
+
+
+def test_a_lost_response_is_not_matched_to_someone_elses_invoice_with_our_reference(xero_app, ready, tenant):
+    import dataclasses
+    order_id = invoice_order(xero_app, tenant, ready["customer"], [(None, "1", "99", "0", "10")])
+    ready["client"].post(f"/orders/{order_id}/invoice")
+    with xero_app.app_context():
+        invoice = db.session.scalar(select(Invoice))
+        connection = conn_service.current_connection(tenant.org_id)
+        draft = push_service.build_draft(connection, "invoice", invoice)
+        other = db.session.scalar(select(RemoteRecord.remote_id).where(
+            RemoteRecord.kind == "contact", RemoteRecord.remote_id != draft.contact_remote_id,
+            RemoteRecord.is_customer.is_(True)))
+        # the bookkeeper keyed in an invoice to another customer that happens to carry our
+        # number as its reference; then Factory's create went out and its answer was lost
+        conn_service.call(connection, lambda s: get_provider("xero").save_document(
+            s, dataclasses.replace(draft, contact_remote_id=other), None, "keyed-in-by-hand"))
+        push = db.session.scalar(select(DocumentPush))
+        push.unconfirmed_since = push.created_at
+        db.session.commit()
+        number = invoice.number
+    work(xero_app)
+    push = the_push(xero_app)
+    assert push.state == "sent", push.message
+    remote = remote_invoices(xero_app, tenant, number)
+    assert len(remote) == 2  # ours was created: the other one was not taken for it
+    ours = next(r for r in remote if r["InvoiceID"] == push.remote_id)
+    assert ours["Contact"]["ContactID"] == draft.contact_remote_id != other

@@ -281,15 +281,18 @@ class AccountingProvider(ABC):
         """The payment state of several documents (those changed since, when given)."""
 
     @abstractmethod
-    def find_document(self, session: "ApiSession", kind: str, reference: str) -> PaymentState | None:
-        """The document Factory sent with this reference, if the package has it (to
-        recover when a create's response was lost)."""
+    def find_document(self, session: "ApiSession", kind: str, reference: str,
+                      contact_remote_id: str | None = None) -> PaymentState | None:
+        """The document Factory sent with this reference (to this contact, when given), if
+        the package has it (to recover when a create's response was lost)."""
 
-    def find_documents(self, session: "ApiSession", kind: str, references: list[str]) -> dict[str, PaymentState]:
-        """find_document for several references: {reference: state} for those found."""
+    def find_documents(self, session: "ApiSession", kind: str, references: list[str],
+                       contacts: dict[str, str] | None = None) -> dict[str, PaymentState]:
+        """find_document for several references (each to its contact in `contacts`, when
+        given): {reference: state} for those found."""
         found = {}
         for reference in references:
-            state = self.find_document(session, kind, reference)
+            state = self.find_document(session, kind, reference, (contacts or {}).get(reference))
             if state is not None:
                 found[reference] = state
         return found

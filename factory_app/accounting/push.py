@@ -198,7 +198,8 @@ def _send(connection, adapter, batch, lock) -> str:
             # connection, a killed worker): find them by reference before creating
             kind = unsure[0][1].kind
             found = conn_service.call(connection, lambda s: adapter.find_documents(
-                s, kind, [draft.reference for _, draft in unsure]))
+                s, kind, [draft.reference for _, draft in unsure],
+                {draft.reference: draft.contact_remote_id for _, draft in unsure}))
             for push, draft in unsure:
                 if draft.reference in found:
                     push.remote_id = found[draft.reference].remote_id

@@ -302,11 +302,14 @@ class XeroProvider(AccountingProvider):
                          params={"IDs": ",".join(remote_ids), "page": 1, "pageSize": len(remote_ids)})
         return [_payment_state(row) for row in data.get("Invoices") or []]
 
-    def find_document(self, session, kind, reference) -> PaymentState | None:
-        return self.find_documents(session, kind, [reference]).get(reference)
+    def find_document(self, session, kind, reference, contact_remote_id=None) -> PaymentState | None:
+        contacts = {reference: contact_remote_id} if contact_remote_id else None
+        return self.find_documents(session, kind, [reference], contacts).get(reference)
 
-    def find_documents(self, session, kind, references) -> dict[str, PaymentState]:
-        """One GET for up to 50 references (where Reference=="a" OR Reference=="b" ...)."""
+    def find_documents(self, session, kind, references, contacts=None) -> dict[str, PaymentState]:
+        """One GET for up to 50 references (where Reference=="a" OR Reference=="b" ...). A
+        reference is free text in Xero (an invoice keyed in by hand may carry the same), so
+        a document counts only if it is also to the contact given for its reference."""
         kind_code = "ACCREC" if kind == "sales_invoice" else "ACCPAY"
         wanted = sorted({r for r in references if r})
         found: dict[str, PaymentState] = {}
@@ -317,9 +320,11 @@ class XeroProvider(AccountingProvider):
                 where = f'Type=="{kind_code}" AND {where}'
             data = self._api("GET", session, "Invoices", params={"where": where, "page": 1, "pageSize": 1000})
             for row in data.get("Invoices") or []:
+                reference = row.get("Reference")
                 if row.get("Type") == kind_code and row.get("Status") not in ("DELETED", "VOIDED") \
-                        and row.get("Reference") in chunk:
-                    found.setdefault(row["Reference"], _payment_state(row))
+                        and reference in chunk and (contacts or {}).get(reference) in (
+                            None, (row.get("Contact") or {}).get("ContactID")):
+                    found.setdefault(reference, _payment_state(row))
         return found
 
     def document_url(self, kind, remote_id) -> str | None:
