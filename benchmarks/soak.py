@@ -596,6 +596,5 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    import signal
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # a kill tears down too (workers, Redis, files)
     sys.exit(main())

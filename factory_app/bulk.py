@@ -120,7 +120,7 @@ def insert_with_ids(table: Table, rows: list[dict]) -> list[int]:
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
         # the ids come from the column's own sequence, as a default would take them
-        sequence = session.scalar(select(func.pg_get_serial_sequence(table.name, "id")))
+        sequence = _serial_sequence(session, table)
         ids = list(session.scalars(select(func.nextval(sequence)).select_from(func.generate_series(1, len(rows)))))
         insert_rows(table, [dict(row, id=new_id) for row, new_id in zip(rows, ids)])
         return ids
@@ -136,6 +136,17 @@ def insert_with_ids(table: Table, rows: list[dict]) -> list[int]:
             raise RuntimeError(f"{table.name}: the new rows' ids are not consecutive")
         return ids
     return list(session.scalars(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows))
+
+
+_SEQUENCES: dict[tuple[str, str], str] = {}
+
+
+def _serial_sequence(session, table: Table) -> str:
+    """The sequence behind `table.id` (the schema fixes it: asked once per database)."""
+    key = (session.get_bind().url.render_as_string(hide_password=True), table.name)
+    if key not in _SEQUENCES:
+        _SEQUENCES[key] = session.scalar(select(func.pg_get_serial_sequence(table.name, "id")))
+    return _SEQUENCES[key]
 
 
 @contextmanager

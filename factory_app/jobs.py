@@ -141,8 +141,6 @@ def kept_lock(name: str, ttl: float, wait: float):
     not happen twice, check `lock.owned()`."""
     import threading
 
-    from redis.exceptions import LockError
-
     lock = redis_connection().lock(name, timeout=ttl, blocking_timeout=wait, thread_local=False)
     if not lock.acquire():
         yield None
@@ -165,5 +163,5 @@ def kept_lock(name: str, ttl: float, wait: float):
         keeper.join()
         try:
             lock.release()
-        except (LockError, Exception):  # noqa: BLE001 - expired meanwhile, or Redis is away: it expires by itself
+        except Exception:  # noqa: BLE001 - expired meanwhile (LockError), or Redis is away: it expires by itself
             pass

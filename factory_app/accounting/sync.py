@@ -195,7 +195,6 @@ class _Matcher:
         self.new_parties: list[tuple[dict, dict[str, dict], list[dict], str, str | None]] = []
         # remote ids created in this run (a page shift may repeat one): their ids once written
         self.created: dict[str, int | None] = {}
-        self.met: set[str] = set()  # remote ids handled in this run (a re-read pass meets them again)
         for link in db.session.scalars(conn_service.links_for(connection, local_type)):
             party = self.by_id.get(link.local_id)
             if party is not None:
@@ -302,16 +301,8 @@ ADDRESS_LIMITS = {f: 255 if f.startswith("line") else 20 if f == "postcode" else
 
 def _address_values(contact: RemoteContact) -> dict[str, dict]:
     """{kind: fields}; of two remote addresses of one kind, the last wins."""
-    by_kind = {}
-    for remote in contact.addresses:
-        fields = {}
-        for field, limit in ADDRESS_LIMITS.items():
-            value = getattr(remote, field)
-            # clean() inlined for the common case (plain text), the import's hottest line
-            fields[field] = None if value is None else (value.strip()[:limit] or None) if (
-                type(value) is str and value.isascii() and value.isprintable()) else clean(value, limit)
-        by_kind[remote.kind] = fields
-    return by_kind
+    return {remote.kind: {f: clean(getattr(remote, f), limit) for f, limit in ADDRESS_LIMITS.items()}
+            for remote in contact.addresses}
 
 
 def _people_values(contact: RemoteContact) -> list[dict]:
@@ -361,7 +352,7 @@ def _import_contacts(run: SyncRun, connection: AccountingConnection, local_type:
         # Pages are read while earlier ones are stored, up to READ_AHEAD at once, so the
         # package is never idle waiting for Factory. Only pages the list is known to have
         # (its page count) are asked for ahead: the calls stay one per page.
-        ahead: dict[int, Callable[[], Page]] = {}
+        ahead: dict[int, Callable[[], tuple[Page, dict[str, _Prepared]]]] = {}
 
         def read(number: int) -> None:
             if number not in ahead:
@@ -387,9 +378,8 @@ def _import_contacts(run: SyncRun, connection: AccountingConnection, local_type:
                     changed = _remember_contacts(connection, page.items, stamps)
                     # a contact met before in this run (a re-read pass) counts once, and is
                     # looked at again only if it changed since: no second failure logged
-                    todo = [c for c in page.items if c.remote_id not in matcher.met or c.remote_id in changed]
-                    run.seen += sum(1 for c in page.items if c.remote_id not in matcher.met)
-                    matcher.met.update(c.remote_id for c in page.items)
+                    todo = [c for c in page.items if c.remote_id in shifts.first_met or c.remote_id in changed]
+                    run.seen += len(shifts.first_met)
                     outcomes = Counter(_import_one(run, matcher, contact, local_type, changed,
                                                    prepared.get(contact.remote_id)) for contact in todo)
                     for count, n in outcomes.items():
@@ -417,17 +407,22 @@ class _ShiftWatch:
     reads them moves to the end of the list, so every later position moves up one and
     the contact that was next in line is skipped. The moved contact then comes up a
     second time in the same pass: when that is seen, the pass is read again (at most
-    three passes; a rare event, and a read costs one call per page)."""
+    three passes; a rare event, and a read costs one call per page). `first_met`: the
+    page's contacts not met before in the whole run (a re-read pass meets the others again)."""
 
     PASSES = 3
 
     def __init__(self):
         self.passes, self.seen, self.shifted = 1, set(), False
+        self.met: set[str] = set()
+        self.first_met: set[str] = set()
 
     def next_page(self, page) -> int | None:
         ids = [c.remote_id for c in page.items]
         self.shifted = self.shifted or not self.seen.isdisjoint(ids)
         self.seen.update(ids)
+        self.first_met = set(ids) - self.met
+        self.met.update(ids)
         if page.next_page is None and self.shifted and self.passes < self.PASSES:
             self.passes, self.seen, self.shifted = self.passes + 1, set(), False
             return 1
@@ -656,15 +651,13 @@ def _sync(run: SyncRun, connection: AccountingConnection) -> None:
     since = connection.contacts_bookmark  # fixed for this pass, so the pages stay stable
     page_number = 1
     shifts = _ShiftWatch()
-    met: set[str] = set()
     while page_number:
         run.stage = f"Contacts changed since the last update, page {page_number}"
         page = conn_service.call(connection, lambda s: adapter.contacts(s, page=page_number, modified_since=since))
         next_number = shifts.next_page(page)
         with db.session.no_autoflush:
             changed = _remember_contacts(connection, page.items)
-            run.seen += sum(1 for c in page.items if c.remote_id not in met)  # once, a re-read pass or not
-            met.update(c.remote_id for c in page.items)
+            run.seen += len(shifts.first_met)  # once, a re-read pass or not
             # re-read but unchanged (the bookmark's own second): nothing to write
             fresh = [c for c in page.items if c.remote_id in changed]
             for local_type in KINDS:
