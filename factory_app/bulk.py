@@ -87,6 +87,23 @@ def insert_rows(table: Table, rows: Sequence[dict] | Sequence[tuple], columns: S
     connection.exec_driver_sql(compiled.string, params)
 
 
+def raw_rows(statement) -> list[tuple]:
+    """The rows of a SELECT as the driver gives them: plain tuples, without SQLAlchemy's
+    Row objects and result processing (for loading a whole synced list at once: tens of
+    thousands of rows). Select raw values (`type_coerce(column, NullType())`) and
+    compare them with `as_stored`."""
+    connection = db.session.connection()
+    compiled = statement.compile(dialect=connection.dialect, compile_kwargs={"render_postcompile": True})
+    params = compiled.construct_params()
+    if compiled.positional:
+        params = tuple(params[name] for name in compiled.positiontup)
+    result = connection.exec_driver_sql(compiled.string, params)
+    try:
+        return result.cursor.fetchall()
+    finally:
+        result.close()
+
+
 def among(column, values) -> ColumnElement[bool]:
     """`column IN (values)` for a long list (a page's 1,000 ids): on PostgreSQL one array
     parameter (`= ANY(...)`), so that neither SQLAlchemy nor psycopg handles a thousand
@@ -111,9 +128,10 @@ def as_stored(column, dialect):
     return (lambda value: value) if process is None else process
 
 
-def insert_with_ids(table: Table, rows: list[dict]) -> list[int]:
-    """Insert `rows` (dicts that all name the same columns) into `table`, whose primary
-    key is an integer `id` the database assigns; returns the new ids in the order of `rows`."""
+def insert_with_ids(table: Table, rows: Sequence[dict] | Sequence[tuple], columns: Sequence[str] | None = None) -> list[int]:
+    """Insert `rows` into `table` (as insert_rows takes them: dicts that all name the same
+    columns, or tuples in the order of `columns`), whose primary key is an integer `id`
+    the database assigns; returns the new ids in the order of `rows`."""
     if not rows:
         return []
     session = db.session
@@ -122,19 +140,24 @@ def insert_with_ids(table: Table, rows: list[dict]) -> list[int]:
         # the ids come from the column's own sequence, as a default would take them
         sequence = _serial_sequence(session, table)
         ids = list(session.scalars(select(func.nextval(sequence)).select_from(func.generate_series(1, len(rows)))))
-        insert_rows(table, [dict(row, id=new_id) for row, new_id in zip(rows, ids)])
+        if columns is None:
+            insert_rows(table, [dict(row, id=new_id) for row, new_id in zip(rows, ids)])
+        else:
+            insert_rows(table, [(new_id, *row) for new_id, row in zip(ids, rows)], columns=("id", *columns))
         return ids
     if dialect == "sqlite":
         # SQLite gives each new row the largest rowid + 1, and from a transaction's first
         # write until its commit no other connection can write: rows inserted one after
         # the other in this transaction have consecutive ids, ending at last_insert_rowid()
-        insert_rows(table, rows)
+        insert_rows(table, rows, columns)
         last = session.scalar(text("SELECT last_insert_rowid()"))
         ids = list(range(last - len(rows) + 1, last + 1))
         if session.scalar(select(func.count()).select_from(table).where(table.c.id.between(ids[0], ids[-1]))) \
                 != len(rows):  # pragma: no cover - guards the reasoning above
             raise RuntimeError(f"{table.name}: the new rows' ids are not consecutive")
         return ids
+    if columns is not None:
+        rows = [dict(zip(columns, row)) for row in rows]
     return list(session.scalars(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows))
 
 
@@ -161,3 +184,18 @@ def gc_frozen():
         yield
     finally:
         gc.unfreeze()
+
+
+@contextmanager
+def loaded_across_commits(session):
+    """A bulk job that commits page by page keeps what it loaded: by default every commit
+    expires every loaded object, and the next touch of each reloads it, one query per
+    object (the run and its connection on every page; every matched record). Within,
+    the job sees its own changes and not others' made meanwhile: read again (refresh)
+    what another process may have changed before relying on it."""
+    previous = session.expire_on_commit
+    session.expire_on_commit = False
+    try:
+        yield session
+    finally:
+        session.expire_on_commit = previous

@@ -24,6 +24,13 @@ def test_ids_come_back_in_the_rows_order_and_later_rows_carry_on(app, tenant):
         after = factories.customer(tenant.org_id, "Made After").id  # the database's own numbering goes on
         assert after > max(ids)
         assert insert_with_ids(Party.__table__, []) == []
+        # rows as tuples in the order of the columns named
+        more = insert_with_ids(Party.__table__, [(tenant.org_id, "supplier", f"Tuple supplier {n}") for n in range(3)],
+                               columns=("organisation_id", "kind", "name"))
+        db.session.commit()
+        assert more == sorted(more) and min(more) > after
+        assert [(p.kind, p.name) for p in map(lambda i: db.session.get(Party, i), more)] == \
+            [("supplier", f"Tuple supplier {n}") for n in range(3)]
 
 
 def _raw(table, ids, columns):
@@ -99,3 +106,24 @@ def test_insert_rows_refuses_a_default_it_cannot_take_once(app):
         with pytest.raises(ValueError, match="SQL expression"):
             insert_rows(table, [{"id": 1}])
         db.session.rollback()
+
+
+
+def test_raw_rows_gives_the_rows_a_select_gives_as_plain_tuples(app, tenant):
+    from sqlalchemy import type_coerce
+    from sqlalchemy.types import NullType
+
+    from factory_app.bulk import among, as_stored, raw_rows
+    with app.app_context():
+        ids = insert_with_ids(Party.__table__, [dict(organisation_id=tenant.org_id, kind="customer",
+                                                     name=f"Raw {n:04d}") for n in range(1100)])
+        db.session.commit()
+        created = type_coerce(Party.created_at, NullType())
+        query = (select(Party.id, Party.name, created).where(among(Party.id, ids[::2]), Party.organisation_id == tenant.org_id)
+                 .order_by(Party.id))
+        rows = raw_rows(query)
+        assert rows == [tuple(row) for row in db.session.execute(query).all()]
+        assert len(rows) == 550 and all(type(row) is tuple for row in rows)
+        # raw values compare with as_stored: what the ORM reads back, as the database keeps it
+        stored = as_stored(Party.__table__.c.created_at, db.session.get_bind().dialect)
+        assert rows[0][2] == stored(db.session.get(Party, ids[0]).created_at)

@@ -459,3 +459,40 @@ def test_reading_ahead_asks_for_each_page_once_and_no_page_past_the_end(
         linked = db.session.scalar(select(func.count()).select_from(ExternalLink).where(
             ExternalLink.local_type == "supplier"))
     assert linked == suppliers - run.failed  # every page stored, none twice
+
+
+def test_an_import_loads_each_factory_record_once_not_again_after_every_page(
+        xero_app, connected, tenant, monkeypatch):
+    """Maria keyed her customers into Factory before connecting: the import links them all,
+    page after page. Each page's commit must not make every record loaded so far be read
+    again, one query per record, when a later page looks at it."""
+    from sqlalchemy import event
+
+    from factory_app.accounting import xero
+
+    work(xero_app)  # the update Connect started: the synced list
+    monkeypatch.setattr(xero, "PAGE_SIZE", 4)
+    with xero_app.app_context():
+        remote = db.session.execute(select(RemoteRecord.name, RemoteRecord.email).where(
+            RemoteRecord.kind == "contact", RemoteRecord.is_customer.is_(True),
+            RemoteRecord.archived.is_(False))).all()
+        for name, email in remote:
+            factories.customer(tenant.org_id, name, email=email)
+        engine = db.engine
+    reads = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip()[:6].upper() == "SELECT" and any(
+                f"FROM {table}" in statement for table in ("parties", "addresses", "contact_people")):
+            reads.append(statement)
+    start(connected, "import_customers")
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        work(xero_app)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    run = last_run(xero_app, "import_customers")
+    assert run.status == "done" and run.pages_done > 3
+    assert run.linked + run.review >= len(remote) - 1 > 8  # matched across many pages
+    # the records, their addresses, their people: loaded once, when the run starts
+    assert len(reads) <= 3, reads

@@ -22,7 +22,7 @@ from sqlalchemy import bindparam, delete, insert, select, type_coerce, update
 from sqlalchemy.orm import selectinload
 from sqlalchemy.types import NullType
 
-from ..bulk import among, as_stored, gc_frozen, insert_rows, insert_with_ids
+from ..bulk import among, as_stored, gc_frozen, insert_rows, insert_with_ids, loaded_across_commits, raw_rows
 from ..extensions import db
 from ..jobs import enqueue_after_commit, hold_until_commit, job_context, redis_connection
 from ..models import (
@@ -191,8 +191,8 @@ class _Matcher:
         self.linked: dict[str, Party] = {}
         self.linked_parties: set[Party] = set()
         self.new_links: list[tuple[int, str, str | None]] = []  # (local id, remote id, remote name)
-        # records to create, written in bulk once the page is read: (values, addresses, people, remote id, name)
-        self.new_parties: list[tuple[dict, dict[str, dict], list[dict], str, str | None]] = []
+        # records to create, written in bulk once the page is read: (prepared values, remote id)
+        self.new_parties: list[tuple[_Prepared, str]] = []
         # remote ids created in this run (a page shift may repeat one): their ids once written
         self.created: dict[str, int | None] = {}
         for link in db.session.scalars(conn_service.links_for(connection, local_type)):
@@ -226,16 +226,14 @@ class _Matcher:
     def create(self, contact: RemoteContact, prepared: _Prepared | None = None) -> None:
         """A new Factory record for this remote contact, written with the page's others.
         It is linked at once, so it never matches a later contact of the same run."""
-        values = prepared or _prepare(contact)
-        self.new_parties.append((values.party, values.addresses, values.people, contact.remote_id,
-                                 values.party["name"]))
+        self.new_parties.append((prepared or _prepare(contact), contact.remote_id))
         self.created[contact.remote_id] = None
 
     def update_created(self, contact: RemoteContact) -> bool:
         """A contact created in this run came up again, changed: the newer data wins."""
         party_id = self.created.get(contact.remote_id)
         if party_id is None:  # still waiting in this page's rows: replace them
-            self.new_parties = [entry for entry in self.new_parties if entry[3] != contact.remote_id]
+            self.new_parties = [entry for entry in self.new_parties if entry[1] != contact.remote_id]
             self.create(contact)
             return True
         party = db.session.get(self.model, party_id)
@@ -246,20 +244,18 @@ class _Matcher:
         multi-row INSERT per table."""
         if self.new_parties:
             new, self.new_parties = self.new_parties, []
-            ids = insert_with_ids(Party.__table__, [
-                dict(organisation_id=self.connection.organisation_id, kind=self.local_type, remote_state="linked",
-                     **values) for values, _, _, _, _ in new])
-            # plain tuples: the address fields come in Address.FIELDS order (ADDRESS_LIMITS)
-            insert_rows(Address.__table__, [
-                (party_id, kind, *fields.values())
-                for party_id, (_, by_kind, _, _, _) in zip(ids, new) for kind, fields in by_kind.items()],
-                columns=("party_id", "kind", *ADDRESS_LIMITS))
-            insert_rows(ContactPerson.__table__, [
-                (party_id, person["name"], person["email"], person["phone"])
-                for party_id, (_, _, persons, _, _) in zip(ids, new) for person in persons],
-                columns=("party_id", "name", "email", "phone"))
-            self.new_links.extend((party_id, remote_id, name) for party_id, (_, _, _, remote_id, name) in zip(ids, new))
-            self.created.update((remote_id, party_id) for party_id, (_, _, _, remote_id, _) in zip(ids, new))
+            scope = (self.connection.organisation_id, self.local_type, "linked")
+            ids = insert_with_ids(Party.__table__, [(*scope, *values.party) for values, _ in new],
+                                  columns=("organisation_id", "kind", "remote_state", *PARTY_FIELDS))
+            insert_rows(Address.__table__, [(party_id, kind, *fields) for party_id, (values, _) in zip(ids, new)
+                                            for kind, fields in values.addresses.items()],
+                        columns=("party_id", "kind", *Address.FIELDS))
+            insert_rows(ContactPerson.__table__, [(party_id, *person) for party_id, (values, _) in zip(ids, new)
+                                                  for person in values.people],
+                        columns=("party_id", *PERSON_FIELDS))
+            self.new_links.extend((party_id, remote_id, values.party[0])
+                                  for party_id, (values, remote_id) in zip(ids, new))
+            self.created.update((remote_id, party_id) for party_id, (_, remote_id) in zip(ids, new))
         if self.new_links:
             scope = (self.connection.organisation_id, self.connection.provider, self.connection.remote_org_id,
                      self.local_type)
@@ -273,9 +269,9 @@ class _Prepared(NamedTuple):
     """What matching and creating need of a remote contact: worked out for a whole page on
     the read-ahead thread (pure functions of the contact), where it overlaps the waits
     for the database instead of adding to them."""
-    party: dict
-    addresses: dict[str, dict]
-    people: list[dict]
+    party: tuple  # in PARTY_FIELDS order
+    addresses: dict[str, tuple]  # {kind: fields in Address.FIELDS order}
+    people: list[tuple]  # in PERSON_FIELDS order
     problem: str | None
     name_key: str
 
@@ -291,31 +287,35 @@ def _prepared_page(page: Page, local_type: str) -> tuple[Page, dict[str, _Prepar
     return page, {c.remote_id: _prepare(c) for c in page.items if getattr(c, wanted) and not c.archived}
 
 
-def _party_values(contact: RemoteContact) -> dict:
-    return {"name": clean(contact.name, 255), "email": clean(contact.email, 255), "phone": clean(contact.phone, 50),
-            "website": clean(contact.website, 255), "tax_number": clean(contact.tax_number, 50)}
+# What Factory keeps of a remote contact, cleaned to its columns' lengths: plain tuples in
+# column order (built for every contact of an import; written as they are by write_page)
+PARTY_FIELDS = ("name", "email", "phone", "website", "tax_number")
+PERSON_FIELDS = ("name", "email", "phone")
 
 
-ADDRESS_LIMITS = {f: 255 if f.startswith("line") else 20 if f == "postcode" else 100 for f in Address.FIELDS}
+def _party_values(contact: RemoteContact) -> tuple:
+    return (clean(contact.name, 255), clean(contact.email, 255), clean(contact.phone, 50),
+            clean(contact.website, 255), clean(contact.tax_number, 50))
 
 
-def _address_values(contact: RemoteContact) -> dict[str, dict]:
-    """{kind: fields}; of two remote addresses of one kind, the last wins."""
-    return {remote.kind: {f: clean(getattr(remote, f), limit) for f, limit in ADDRESS_LIMITS.items()}
-            for remote in contact.addresses}
+def _address_values(contact: RemoteContact) -> dict[str, tuple]:
+    """{kind: fields in Address.FIELDS order}; of two remote addresses of one kind, the last wins."""
+    return {a.kind: (clean(a.line1, 255), clean(a.line2, 255), clean(a.city, 100), clean(a.region, 100),
+                     clean(a.postcode, 20), clean(a.country, 100))
+            for a in contact.addresses}
 
 
-def _people_values(contact: RemoteContact) -> list[dict]:
-    people = [dict(name=clean(p.name, 255), email=clean(p.email, 255), phone=clean(p.phone, 50))
-              for p in contact.people]
-    return [p for p in people if p["name"]]
+def _people_values(contact: RemoteContact) -> list[tuple]:
+    """(name, email, phone) of each contact person that has a name."""
+    people = [(clean(p.name, 255), clean(p.email, 255), clean(p.phone, 50)) for p in contact.people]
+    return [p for p in people if p[0]]
 
 
 def apply_contact(party: Party, contact: RemoteContact, fill_only: bool = False) -> bool:
     """Copy a remote contact onto a Factory record; returns whether anything changed.
     fill_only keeps what Factory already has (used when linking an existing record)."""
     changed = False
-    for field, value in _party_values(contact).items():
+    for field, value in zip(PARTY_FIELDS, _party_values(contact)):
         current = getattr(party, field)
         if value is None or current == value or (fill_only and current):
             continue
@@ -325,14 +325,15 @@ def apply_contact(party: Party, contact: RemoteContact, fill_only: bool = False)
         address = party.address(kind)
         if address is not None and fill_only:
             continue
+        values = dict(zip(Address.FIELDS, fields))
         if address is None:
-            party.addresses.append(Address(kind=kind, **fields))
+            party.addresses.append(Address(kind=kind, **values))
             changed = True
-        elif any(getattr(address, f) != v for f, v in fields.items()):
-            for f, v in fields.items():
+        elif any(getattr(address, f) != v for f, v in values.items()):
+            for f, v in values.items():
                 setattr(address, f, v)
             changed = True
-    wanted = [(p["name"], p["email"], p["phone"]) for p in _people_values(contact)]
+    wanted = _people_values(contact)
     have = [(p.name, p.email, p.phone) for p in party.people]
     if wanted and wanted != have and not (fill_only and have):
         party.people[:] = [ContactPerson(name=n, email=e, phone=ph) for n, e, ph in wanted]
@@ -362,7 +363,10 @@ def _import_contacts(run: SyncRun, connection: AccountingConnection, local_type:
         # loaded while the first page is on its way: the local records, the synced list's stamps
         matcher = _Matcher(connection, local_type)
         stamps = _contact_stamps(connection)
-        with gc_frozen():  # from here on, the collector looks only at what the pages make
+        # from here on, the collector looks only at what the pages make; and what is loaded
+        # stays loaded across the page commits (no reload of the run, the connection and
+        # every matched record after each page: a query per record)
+        with gc_frozen(), loaded_across_commits(db.session()):
             shifts = _ShiftWatch()
             while page_number:
                 run.stage = f"Reading {label}, page {page_number}"
@@ -392,11 +396,13 @@ def _import_contacts(run: SyncRun, connection: AccountingConnection, local_type:
                 run.pages_done += 1
                 run.total_pages = page.page_count or run.total_pages
                 run.next_page = next_number or 0
-                if not next_number and whole_list_here and shifts.settled and page.bookmark and (
-                        connection.contacts_bookmark is None or page.bookmark > connection.contacts_bookmark):
+                if not next_number and whole_list_here and shifts.settled and page.bookmark:
                     # every contact has been read (oldest change first), the list and every
                     # linked record of both kinds are up to date: the next sync starts here
-                    connection.contacts_bookmark = page.bookmark
+                    # (unless a sync meanwhile got further: read as stored now)
+                    db.session.refresh(connection, ["contacts_bookmark"])
+                    if connection.contacts_bookmark is None or page.bookmark > connection.contacts_bookmark:
+                        connection.contacts_bookmark = page.bookmark
                 db.session.commit()  # the page is stored: an interrupted import goes on from the next one
                 page_number = next_number
     run.stage = "Finished"
@@ -553,7 +559,7 @@ def _contact_stamps(connection: AccountingConnection, remote_ids: list[str] | No
         *_records_scope(connection, "contact"))
     if remote_ids is not None:
         query = query.where(among(table.c.remote_id, remote_ids))
-    return dict(db.session.execute(query).all())
+    return dict(raw_rows(query))
 
 
 def _records_scope(connection: AccountingConnection, kind: str) -> tuple:

@@ -23,7 +23,9 @@ class Party(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    # no index of its own: ix_parties_org_kind_name starts with it (every lookup by
+    # organisation uses that one; a second index only made each insert dearer)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
     kind: Mapped[str] = mapped_column(String(10))
     name: Mapped[str] = mapped_column(String(255))
     email: Mapped[str | None] = mapped_column(String(255))
