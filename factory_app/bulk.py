@@ -91,13 +91,8 @@ def raw_rows(statement) -> list[tuple]:
     """The rows of a SELECT as the driver gives them: plain tuples, without SQLAlchemy's
     Row objects and result processing (for loading a whole synced list at once: tens of
     thousands of rows). Select raw values (`type_coerce(column, NullType())`) and
-    compare them with `as_stored`."""
-    connection = db.session.connection()
-    compiled = statement.compile(dialect=connection.dialect, compile_kwargs={"render_postcompile": True})
-    params = compiled.construct_params()
-    if compiled.positional:
-        params = tuple(params[name] for name in compiled.positiontup)
-    result = connection.exec_driver_sql(compiled.string, params)
+    compare them with `as_stored`. The statement's parameters are processed as usual."""
+    result = db.session.connection().execute(statement)
     try:
         return result.cursor.fetchall()
     finally:
@@ -139,7 +134,8 @@ def insert_with_ids(table: Table, rows: Sequence[dict] | Sequence[tuple], column
     if dialect == "postgresql":
         # the ids come from the column's own sequence, as a default would take them
         sequence = _serial_sequence(session, table)
-        ids = list(session.scalars(select(func.nextval(sequence)).select_from(func.generate_series(1, len(rows)))))
+        ids = session.scalar(select(func.array_agg(func.nextval(sequence)))  # one row: an array of them
+                             .select_from(func.generate_series(1, len(rows))))
         if columns is None:
             insert_rows(table, [dict(row, id=new_id) for row, new_id in zip(rows, ids)])
         else:
@@ -199,3 +195,15 @@ def loaded_across_commits(session):
         yield session
     finally:
         session.expire_on_commit = previous
+
+
+def commit_redoable(session) -> None:
+    """Commit a step of bulk work that is redone from its last stored step after a crash
+    (an import page: its records and the run's "next page" travel in one transaction).
+    On PostgreSQL the commit then doesn't wait for the disk (synchronous_commit off, for
+    this transaction only): a crash of the database server may lose the last few such
+    commits, never part of one, and the work goes on from before them. The next ordinary
+    commit on the server (the run's "done") waits for all of them."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SET LOCAL synchronous_commit TO OFF"))
+    session.commit()

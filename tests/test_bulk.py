@@ -127,3 +127,32 @@ def test_raw_rows_gives_the_rows_a_select_gives_as_plain_tuples(app, tenant):
         # raw values compare with as_stored: what the ORM reads back, as the database keeps it
         stored = as_stored(Party.__table__.c.created_at, db.session.get_bind().dialect)
         assert rows[0][2] == stored(db.session.get(Party, ids[0]).created_at)
+
+
+
+def test_a_redoable_commit_relaxes_only_its_own_transaction(app, tenant):
+    from sqlalchemy import text
+
+    from factory_app.bulk import commit_redoable
+    with app.app_context():
+        postgres = db.session.get_bind().dialect.name == "postgresql"
+        statements = []
+        from sqlalchemy import event
+        engine = db.engine
+
+        def seen(conn, cursor, statement, *args):
+            statements.append(statement)
+        event.listen(engine, "before_cursor_execute", seen)
+        try:
+            factories.customer(tenant.org_id, "Before the redoable commit")
+            db.session.add(Party(organisation_id=tenant.org_id, kind="customer", name="Stored redoably"))
+            commit_redoable(db.session)
+        finally:
+            event.remove(engine, "before_cursor_execute", seen)
+        assert db.session.scalar(select(func.count()).select_from(Party).where(Party.name == "Stored redoably")) == 1
+        assert any("synchronous_commit" in s for s in statements) == postgres
+        if postgres:  # set for that transaction only: the pooled connection's next one waits for the disk again
+            assert db.session.scalar(text("SHOW synchronous_commit")) == "on"
+            db.session.execute(text("SET LOCAL synchronous_commit TO OFF"))
+            assert db.session.scalar(text("SHOW synchronous_commit")) == "off"
+            db.session.rollback()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+import time
 import unicodedata
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -22,7 +23,8 @@ from sqlalchemy import bindparam, delete, insert, select, type_coerce, update
 from sqlalchemy.orm import selectinload
 from sqlalchemy.types import NullType
 
-from ..bulk import among, as_stored, gc_frozen, insert_rows, insert_with_ids, loaded_across_commits, raw_rows
+from ..bulk import (among, as_stored, commit_redoable, gc_frozen, insert_rows, insert_with_ids, loaded_across_commits,
+                    raw_rows)
 from ..extensions import db
 from ..jobs import enqueue_after_commit, hold_until_commit, job_context, redis_connection
 from ..models import (
@@ -187,7 +189,7 @@ class _Matcher:
         self.connection, self.local_type, self.model = connection, local_type, model
         parties = db.session.scalars(select(model).where(model.organisation_id == connection.organisation_id)
                                      .options(selectinload(model.addresses), selectinload(model.people))).all()
-        self.by_id = {p.id: p for p in parties}
+        by_id = {p.id: p for p in parties}
         self.linked: dict[str, Party] = {}
         self.linked_parties: set[Party] = set()
         self.new_links: list[tuple[int, str, str | None]] = []  # (local id, remote id, remote name)
@@ -196,7 +198,7 @@ class _Matcher:
         # remote ids created in this run (a page shift may repeat one): their ids once written
         self.created: dict[str, int | None] = {}
         for link in db.session.scalars(conn_service.links_for(connection, local_type)):
-            party = self.by_id.get(link.local_id)
+            party = by_id.get(link.local_id)
             if party is not None:
                 self.linked[link.remote_id] = party
                 self.linked_parties.add(party)
@@ -212,6 +214,45 @@ class _Matcher:
         if party.email:
             self.by_email.setdefault(party.email.lower(), []).append(party)
         self.by_name.setdefault(normalise_name(party.name), []).append(party)
+
+    def touched(self, contacts: list[RemoteContact], prepared: dict[str, _Prepared], changed: set[str]) -> set[Party]:
+        """The records that matching these contacts may look at or update (as _import_one
+        does): the linked record of a changed contact, the candidates by email and name."""
+        parties: set[Party] = set()
+        linked, by_email, by_name = self.linked, self.by_email, self.by_name
+        for contact in contacts:
+            values = prepared.get(contact.remote_id)
+            if values is None:  # not for this import, or archived
+                continue
+            party = linked.get(contact.remote_id)
+            if party is not None:
+                if contact.remote_id in changed:
+                    parties.add(party)
+                continue
+            if contact.email:
+                parties.update(by_email.get(contact.email.strip().lower(), ()))
+            parties.update(by_name.get(values.name_key, ()))
+        return parties
+
+    def reread(self, parties: set[Party]) -> None:
+        """Read these records again, in one query (with their addresses and people): what
+        the run loaded stays loaded across its page commits, and since then someone may
+        have edited, archived or deleted one. A deleted one is matched no more."""
+        if not parties:
+            return
+        model = self.model
+        found = set(db.session.scalars(
+            select(model).where(among(model.id, [p.id for p in parties]))
+            .options(selectinload(model.addresses), selectinload(model.people))
+            .execution_options(populate_existing=True)))
+        for party in parties - found:
+            self.linked = {remote_id: p for remote_id, p in self.linked.items() if p is not party}
+            self.linked_parties.discard(party)
+            for index in (self.by_email, self.by_name):
+                for candidates in index.values():
+                    if party in candidates:
+                        candidates.remove(party)
+            db.session.expunge(party)
 
     def unlinked(self, parties: list[Party]) -> list[Party]:
         return [p for p in parties if p not in self.linked_parties and not p.archived]
@@ -241,7 +282,7 @@ class _Matcher:
 
     def write_page(self) -> None:
         """After the page's flush: the new records, their addresses, people and links, one
-        multi-row INSERT per table."""
+        bulk insert per table (bulk.insert_rows)."""
         if self.new_parties:
             new, self.new_parties = self.new_parties, []
             scope = (self.connection.organisation_id, self.local_type, "linked")
@@ -342,6 +383,7 @@ def apply_contact(party: Party, contact: RemoteContact, fill_only: bool = False)
 
 
 READ_AHEAD = 2  # pages requested before they are needed (Xero allows 5 calls at once)
+RECHECK_CONNECTION = 1.0  # seconds: an import notices a disconnect made meanwhile within about this long
 
 
 def _import_contacts(run: SyncRun, connection: AccountingConnection, local_type: str) -> None:
@@ -368,6 +410,7 @@ def _import_contacts(run: SyncRun, connection: AccountingConnection, local_type:
         # every matched record after each page: a query per record)
         with gc_frozen(), loaded_across_commits(db.session()):
             shifts = _ShiftWatch()
+            checked = time.monotonic()
             while page_number:
                 run.stage = f"Reading {label}, page {page_number}"
                 page, prepared = ahead.pop(page_number)()
@@ -384,6 +427,7 @@ def _import_contacts(run: SyncRun, connection: AccountingConnection, local_type:
                     # looked at again only if it changed since: no second failure logged
                     todo = [c for c in page.items if c.remote_id in shifts.first_met or c.remote_id in changed]
                     run.seen += len(shifts.first_met)
+                    matcher.reread(matcher.touched(todo, prepared, changed))
                     outcomes = Counter(_import_one(run, matcher, contact, local_type, changed,
                                                    prepared.get(contact.remote_id)) for contact in todo)
                     for count, n in outcomes.items():
@@ -400,10 +444,14 @@ def _import_contacts(run: SyncRun, connection: AccountingConnection, local_type:
                     # every contact has been read (oldest change first), the list and every
                     # linked record of both kinds are up to date: the next sync starts here
                     # (unless a sync meanwhile got further: read as stored now)
-                    db.session.refresh(connection, ["contacts_bookmark"])
+                    db.session.refresh(connection, ["contacts_bookmark"], with_for_update=True)
                     if connection.contacts_bookmark is None or page.bookmark > connection.contacts_bookmark:
                         connection.contacts_bookmark = page.bookmark
-                db.session.commit()  # the page is stored: an interrupted import goes on from the next one
+                commit_redoable(db.session)  # the page is stored: an interrupted import goes on from the next one
+                if time.monotonic() - checked >= RECHECK_CONNECTION:
+                    # the connection, though, is read again now and then: a disconnect shows
+                    db.session.expire(connection)
+                    checked = time.monotonic()
                 page_number = next_number
     run.stage = "Finished"
 
@@ -455,7 +503,8 @@ def _update_linked(run: SyncRun, connection: AccountingConnection, local_type: s
     if not links:
         return
     for party in db.session.scalars(select(model).where(among(model.id, links), model.organisation_id == run.organisation_id)
-                                    .options(selectinload(model.addresses), selectinload(model.people))):
+                                    .options(selectinload(model.addresses), selectinload(model.people))
+                                    .execution_options(populate_existing=True)):  # loaded earlier in the run, perhaps
         if apply_contact(party, usable[links[party.id]]):
             run.updated += 1
 
