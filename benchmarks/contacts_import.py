@@ -273,6 +273,51 @@ def code_version() -> str:
 LAST_CPU = [0.0]  # CPU seconds of this process (all its threads) in the last run_job_timed
 
 
+class OtherCPU:
+    """CPU seconds used by the other processes the import keeps busy on this machine: the
+    sandbox (when it runs as a process of its own) and PostgreSQL's processes (when the
+    server runs here). Read from /proc; None where that can't be seen. They share this
+    machine's cores with Factory, which the real package's servers would not."""
+
+    def __init__(self, sandbox_pid: int | None, postgres: bool):
+        self.sandbox_pid, self.postgres = sandbox_pid, postgres and os.path.isdir("/proc")
+        self.tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+    def _cpu(self, pid) -> float:
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / self.tick
+        except (OSError, IndexError, ValueError):
+            return 0.0
+
+    def read(self) -> tuple[float | None, float | None]:
+        sandbox = self._cpu(self.sandbox_pid) if self.sandbox_pid and os.path.isdir("/proc") else None
+        postgres = None
+        if self.postgres:
+            postgres = 0.0
+            for pid in filter(str.isdigit, os.listdir("/proc")):
+                try:
+                    with open(f"/proc/{pid}/comm") as comm:
+                        if comm.read().strip() != "postgres":
+                            continue
+                except OSError:
+                    continue
+                postgres += self._cpu(pid)
+        return sandbox, postgres
+
+    @staticmethod
+    def since(before, after) -> tuple[float | None, float | None]:
+        return tuple(None if a is None or b is None else b - a for a, b in zip(before, after))
+
+    @staticmethod
+    def describe(used) -> str:
+        sandbox, postgres = used
+        parts = ([f"sandbox {sandbox:.2f} s"] if sandbox is not None else []) + \
+                ([f"PostgreSQL {postgres:.2f} s"] if postgres is not None else [])
+        return ", ".join(parts)
+
+
 def run_job_timed(run_id: int, profiler=None) -> float:
     """The job body of one SyncRun, in this process (what an RQ worker runs), timed."""
     from factory_app.accounting import sync
@@ -620,10 +665,17 @@ def main(argv=None) -> int:
             banner("Fetch baseline: every Contacts page, plain requests + JSON decode, nothing stored")
             fetch_all_pages(sandbox.url, token, tenant, pages)  # warm-up
 
+            from sqlalchemy.engine import make_url
+            local_postgres = (db.engine.dialect.name == "postgresql"
+                              and make_url(database.url).host in (None, "", "127.0.0.1", "localhost", "::1"))
+            others = OtherCPU(sandbox.process.pid if isinstance(sandbox, SandboxProcess) else None, local_postgres)
+            fetch_others = []
+
             def fetch_pass() -> tuple[float, float]:
-                cpu_started = time.process_time()
+                cpu_started, others_before = time.process_time(), others.read()
                 seconds, rows = fetch_all_pages(sandbox.url, token, tenant, pages)
                 assert rows == remote_total, (rows, remote_total)
+                fetch_others.append(others.since(others_before, others.read()))
                 return seconds, time.process_time() - cpu_started
 
             profiler = None
@@ -638,6 +690,7 @@ def main(argv=None) -> int:
                     reset_import(org_id)
                 banner(f"Repeat {repeat + 1} of {args.repeats}: import_customers, then import_suppliers (each reads "
                        "every page), a fetch pass before each and after")
+                import_others, fetch_others[:] = [0.0, 0.0], []
                 passes = [fetch_pass()]
                 import_s, calls, http_s, import_cpu = 0.0, 0, 0.0, 0.0
                 import_rows, import_statements = Counter(), Counter()
@@ -645,13 +698,16 @@ def main(argv=None) -> int:
                     run_id = start_and_unqueue(org_id, user_id, kind)
                     db.session.remove()
                     with http.counting(), statements.counting():
+                        others_before = others.read()
                         seconds = run_job_timed(run_id, profiler if first_repeat else None)
+                        used = others.since(others_before, others.read())
                     db.session.remove()
                     passes.append(fetch_pass())
                     import_s += seconds
                     calls += len(http.calls)
                     http_s += http.seconds
                     import_cpu += LAST_CPU[0]
+                    import_others = [None if u is None else (t or 0.0) + u for t, u in zip(import_others, used)]
                     import_rows.update(statements.rows)
                     import_statements.update(statements.statements)
                     print(f"{kind}: {fmt_s(seconds)} (CPU {fmt_s(LAST_CPU[0])}), {len(http.calls)} API calls "
@@ -665,7 +721,11 @@ def main(argv=None) -> int:
                 one_pass = statistics.median(seconds for seconds, _ in passes)
                 fetch_s = 2 * one_pass  # the import reads every page twice (once per run)
                 ratio = import_s / fetch_s if fetch_s else float("inf")
-                repeats.append(dict(import_s=import_s, fetch_s=fetch_s, ratio=ratio, calls=calls, http_s=http_s,
+                median_fetch_others = tuple(
+                    None if any(o[i] is None for o in fetch_others) else 2 * statistics.median(o[i] for o in fetch_others)
+                    for i in range(2))
+                repeats.append(dict(import_others=tuple(import_others), fetch_others=median_fetch_others,
+                                    import_s=import_s, fetch_s=fetch_s, ratio=ratio, calls=calls, http_s=http_s,
                                     import_cpu=import_cpu, fetch_cpu=2 * statistics.median(c for _, c in passes)))
                 print(f"fetch passes ({pages} pages, {remote_total} contacts): "
                       f"{', '.join(f'{seconds:.2f}' for seconds, _ in passes)} s (CPU of this process: "
@@ -730,6 +790,10 @@ def main(argv=None) -> int:
               "they overlap the storing and each other)")
         print(f"import CPU time (this process):    {fmt_s(import_cpu)}  (all threads: storing, and reading ahead; "
               f"the fetch: {fmt_s(fetch_cpu)})")
+        if OtherCPU.describe(chosen["import_others"]):
+            print(f"CPU of the other processes:        {OtherCPU.describe(chosen['import_others'])} during the import; "
+                  f"{OtherCPU.describe(chosen['fetch_others'])} during the fetch  (on this machine's "
+                  f"{os.cpu_count()} cores, with Factory's)")
         print(f"fetch wall time (same pages):      {fmt_s(fetch_s)}  (2 x the median of the 3 passes around the import)")
         all_ratios = ", ".join(f"{r['ratio']:.2f}" for r in repeats)
         print(f"ratio import / fetch:              {ratio:.2f}x  (the median repeat; all repeats: {all_ratios})")

@@ -14,7 +14,8 @@ from factory_app.accounting import sync as sync_service
 from factory_app.accounting.base import RemoteContact
 from factory_app.extensions import db
 from factory_app.jobs import redis_connection
-from factory_app.models import Customer, ExternalLink, ImportReview, RemoteRecord, Supplier, SyncFailure, SyncRun
+from factory_app.models import (AccountingConnection, Customer, ExternalLink, ImportReview, RemoteRecord, Supplier,
+                                SyncFailure, SyncRun)
 
 from . import factories
 from .conftest import HTMX
@@ -581,7 +582,6 @@ def test_a_disconnect_while_the_import_runs_stops_it(xero_app, connected, tenant
     from sqlalchemy.orm import Session
 
     from factory_app.accounting import xero
-    from factory_app.models import AccountingConnection
 
     work(xero_app)
     monkeypatch.setattr(xero, "PAGE_SIZE", 4)
@@ -603,3 +603,25 @@ def test_a_disconnect_while_the_import_runs_stops_it(xero_app, connected, tenant
     assert pages >= 6
     assert run.status == "failed" and "disconnected" in run.message
     assert run.pages_done <= 4 < pages
+
+
+def test_connecting_again_does_not_join_the_last_connections_queued_update(xero_app, connected, tenant):
+    """Connect queues an update; Maria disconnects before a worker ran it and connects
+    again: the new connection gets an update of its own (the queued one belongs to a
+    closed connection and fails when it runs), not a place in the old one."""
+    with xero_app.app_context():
+        first = db.session.scalar(select(SyncRun).where(SyncRun.kind == "sync"))
+        assert first.status == "queued"
+        first_id, first_connection = first.id, first.connection_id
+    connected.post("/settings/integrations/disconnect")
+    connect(connected, ["Harbour"])
+    with xero_app.app_context():
+        runs = list(db.session.scalars(select(SyncRun).where(SyncRun.kind == "sync").order_by(SyncRun.id)))
+        current = conn_service.current_connection(tenant.org_id)
+        assert [r.id for r in runs][0] == first_id and len(runs) == 2
+        assert current.id != first_connection and runs[1].connection_id == current.id
+    work(xero_app)
+    assert last_run(xero_app, "sync").status == "done"
+    with xero_app.app_context():
+        assert db.session.get(SyncRun, first_id).status == "failed"
+        assert db.session.get(AccountingConnection, current.id).last_update_at is not None

@@ -95,7 +95,8 @@ def start_run(organisation_id: int, user_id: int | None, kind: str, subject_id: 
         raise RetriableError("Another request is starting the same run. Try again in a moment.", reached=False)
     hold_until_commit(lock)  # the check below and the caller's commit happen under one lock
     existing = db.session.scalar(select(SyncRun).where(
-        SyncRun.organisation_id == organisation_id, SyncRun.kind == kind,
+        # a run of an earlier connection (closed since) is not joined: it fails when it runs
+        SyncRun.organisation_id == organisation_id, SyncRun.connection_id == connection.id, SyncRun.kind == kind,
         SyncRun.subject_id.is_(None) if subject_id is None else SyncRun.subject_id == subject_id,
         SyncRun.status.in_(("queued", "running"))).order_by(SyncRun.id.desc()))
     if existing is not None and existing.created_at > utcnow() - STALE_AFTER:
