@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from factory_app.accounting import connections as conn_service
 from factory_app.accounting import provider as get_provider
-from factory_app.accounting.base import ReconnectNeeded, Rejected, RetriableError
+from factory_app.accounting.base import RateLimited, ReconnectNeeded, Rejected, RetriableError
 from factory_app.accounting.crypto import decrypt
 from factory_app.extensions import db
 from factory_app.models import AccountingConnection, ExternalLink, PendingAuthorisation
@@ -292,15 +292,38 @@ def test_links_return_when_reconnecting_to_the_same_organisation(xero_app, admin
                                             ("timeout", RetriableError)])
 def test_failures_are_classified_once(xero_app, admin, tenant, sandbox, kind, expected):
     connect(admin, ["Harbour"])
-    control(sandbox, "faults", kind=kind, count=1, path="/api.xro/2.0/Accounts", retry_after=7, seconds=5)
+    control(sandbox, "faults", kind=kind, count=1, path="/api.xro/2.0/Accounts", retry_after=2, seconds=5)
     with xero_app.app_context():
         row = conn_service.current_connection(tenant.org_id)
         with pytest.raises(expected) as caught:
             conn_service.call(row, get_provider("xero").accounts)
         if kind == "429":
-            assert caught.value.retry_after == 7
+            assert caught.value.retry_after == 2
         assert row.status == "active"  # a passing fault never asks for a reconnect
         assert conn_service.call(row, get_provider("xero").accounts).items  # and the next call works
+
+
+def test_a_429_pauses_every_call_for_the_organisation_as_long_as_asked(xero_app, admin, tenant, sandbox, redis_conn):
+    """Xero refuses a call for a rate limit and says "retry after 2 s": no other call for
+    the organisation goes out before then (an invoice sent meanwhile would only be refused
+    too); one that can't wait is told when to try again, one that can waits its turn."""
+    import time
+    connect(admin, ["Harbour"])
+    control(sandbox, "faults", kind="429", count=1, path="/api.xro/2.0/Accounts", retry_after=2, seconds=5)
+    with xero_app.app_context():
+        adapter = get_provider("xero")
+        row = conn_service.current_connection(tenant.org_id)
+        with pytest.raises(RateLimited):
+            conn_service.call(row, adapter.accounts)
+        sent = len(sandbox_state(sandbox)["requests"])
+        with pytest.raises(RetriableError) as caught:
+            conn_service.call(row, adapter.tax_rates, wait=0.5)  # as a web request would
+        assert 1 < caught.value.retry_after <= 2 and caught.value.reached is False
+        assert "asked Factory to wait" in caught.value.message
+        assert len(sandbox_state(sandbox)["requests"]) == sent  # not sent
+        started = time.monotonic()
+        assert conn_service.call(row, adapter.tax_rates, wait=10).items  # as a job would: waits, then goes
+        assert 1 < time.monotonic() - started < 5
 
 
 def test_validation_errors_keep_the_packages_message(xero_app, admin, tenant, sandbox):

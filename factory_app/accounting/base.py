@@ -37,6 +37,15 @@ class RetriableError(ProviderError):
         self.reached = reached
 
 
+class RateLimited(RetriableError):
+    """The package refused the call for one of its rate limits (HTTP 429): nothing was
+    done, and it says how long to wait (`retry_after`). Every call for the organisation
+    waits that long (ratelimit.Budget), not only the one refused."""
+
+    def __init__(self, message: str, retry_after: float | None = None):
+        super().__init__(message, retry_after=retry_after, reached=False)
+
+
 class AccessTokenExpired(RetriableError):
     """The access token was refused (HTTP 401): refresh it and try once more."""
 

@@ -9,7 +9,7 @@ import uuid
 from contextlib import contextmanager
 
 from ..jobs import redis_connection
-from .base import RetriableError
+from .base import RateLimited, RetriableError
 
 # A sliding 60-second window (the package counts its minute that way, not by the clock's
 # minute): a sorted set of the calls sent in the last 60 s, timed by Redis's own clock so
@@ -56,11 +56,30 @@ class Budget:
         self.redis.zrem(key, token)
         return False
 
+    def _paused(self) -> float | None:
+        """Seconds left of a wait the package asked for (a 429's Retry-After), else None."""
+        left = self.redis.pttl(f"factory:paused:{self.remote_org_id}")
+        return left / 1000 if left and left > 0 else None
+
+    def pause(self, seconds: float) -> None:
+        """No call for this organisation goes out for `seconds` (from any process), unless
+        a longer pause is already on."""
+        key, wanted = f"factory:paused:{self.remote_org_id}", max(1, int(seconds * 1000))
+        if self.redis.pttl(key) < wanted:
+            self.redis.set(key, "1", px=wanted)
+
     @contextmanager
     def call(self, wait: float):
         """Hold one call's place in the budget; wait up to `wait` seconds for it, else
-        raise RetriableError with the time after which it is worth trying again."""
+        raise RetriableError with the time after which it is worth trying again. A call
+        the package refuses for a rate limit pauses every call of the organisation for
+        as long as the package asks."""
         deadline = time.monotonic() + wait
+        while (paused := self._paused()) is not None:
+            if time.monotonic() + paused > deadline:
+                raise RetriableError("The package asked Factory to wait before calling it again.",
+                                     retry_after=paused, reached=False)
+            time.sleep(paused)
         while True:
             delay = self._take_minute()
             if delay is None:
@@ -75,5 +94,8 @@ class Budget:
             time.sleep(0.05)
         try:
             yield
+        except RateLimited as exc:
+            self.pause(exc.retry_after if exc.retry_after is not None else 1.0)
+            raise
         finally:
             self.redis.zrem(f"factory:running:{self.remote_org_id}", token)

@@ -22,7 +22,7 @@ from authlib.integrations.requests_client import OAuth2Session
 from .base import (
     AccessTokenExpired, AccountingProvider, ApiSession, Authorisation, DisconnectResult, DocumentDraft, Page,
     PaymentState, ReconnectNeeded, Rejected, RemoteAccount, RemoteAddress, RemoteContact,
-    RemoteItem, RemoteOrganisation, RemotePerson, RemoteTaxRate, RetriableError, TokenSet,
+    RemoteItem, RemoteOrganisation, RemotePerson, RemoteTaxRate, RateLimited, RetriableError, TokenSet,
 )
 
 # Xero apps created since 2 March 2026 must ask for granular scopes
@@ -189,8 +189,8 @@ class XeroProvider(AccountingProvider):
         status = response.status_code
         if status == 429:
             problem = response.headers.get("X-Rate-Limit-Problem", "rate")
-            raise RetriableError(f"Xero's {problem} limit was reached.",
-                                 retry_after=_retry_after(response.headers.get("Retry-After")), reached=False)
+            raise RateLimited(f"Xero's {problem} limit was reached.",
+                              retry_after=_retry_after(response.headers.get("Retry-After")))
         if status >= 500:
             raise RetriableError(f"Xero had a problem (HTTP {status}).",
                                  retry_after=_retry_after(response.headers.get("Retry-After")))
