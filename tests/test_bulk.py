@@ -131,13 +131,12 @@ def test_raw_rows_gives_the_rows_a_select_gives_as_plain_tuples(app, tenant):
 
 
 def test_a_redoable_commit_relaxes_only_its_own_transaction(app, tenant):
-    from sqlalchemy import text
+    from sqlalchemy import event, text
 
     from factory_app.bulk import commit_redoable
     with app.app_context():
         postgres = db.session.get_bind().dialect.name == "postgresql"
         statements = []
-        from sqlalchemy import event
         engine = db.engine
 
         def seen(conn, cursor, statement, *args):
