@@ -35,9 +35,10 @@ def create_app(config: dict | None = None) -> Flask:
     login_manager.init_app(app)
 
     from . import models  # noqa: F401  (register the mappers)
-    from . import jobs, web
+    from . import jobs, security, web
     from .blueprints import register_blueprints
 
+    security.init_app(app)
     web.init_app(app)
     jobs.init_app(app)
     register_blueprints(app)

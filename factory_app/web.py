@@ -13,10 +13,11 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
 
 from .extensions import db, htmx, login_manager
-from .models import User
 from .money import format_money
+from . import sessions
 
-PUBLIC_ENDPOINTS = {"static", "auth.login", "auth.signup", "health", "webhooks.xero"}
+PUBLIC_ENDPOINTS = {"static", "auth.login", "auth.signup", "auth.forgot_password", "auth.reset_password",
+                    "health", "webhooks.xero"}
 
 
 # --- tenancy --------------------------------------------------------------------------
@@ -80,13 +81,7 @@ def toast_header(level: str, text: str) -> dict:
 def init_app(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.session_protection = "strong"
-
-    @login_manager.user_loader
-    def load_user(user_id: str):
-        try:
-            return db.session.get(User, int(user_id))
-        except (TypeError, ValueError):
-            return None
+    sessions.init_app(app)
 
     @login_manager.unauthorized_handler
     def unauthorized():
