@@ -3,11 +3,18 @@
 DATABASE_URL  default: SQLite file in the instance folder
 REDIS_URL     default: none here; `factory-app serve` starts an embedded Redis and sets it
 SECRET_KEY    default: generated once into the instance folder
+SESSION_COOKIE_SECURE=1  behind HTTPS (the remember-me cookie follows it)
+FACTORY_EXTERNAL_URL     the address people open Factory at, for links in mails
+                         (default http://127.0.0.1:5000)
+MAIL_SERVER, MAIL_PORT, MAIL_USERNAME, MAIL_PASSWORD, MAIL_USE_TLS, MAIL_USE_SSL,
+MAIL_DEFAULT_SENDER      SMTP for password-reset mails; with no MAIL_SERVER the link is
+                         written to the server log instead
 """
 from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 
@@ -39,8 +46,13 @@ def _secret_key(folder: Path) -> str:
     return key_file.read_text().strip()
 
 
+def _flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+
+
 def from_environment(folder: Path) -> dict:
     database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{folder / 'factory.db'}"
+    secure_cookies = os.environ.get("SESSION_COOKIE_SECURE", "") == "1"
     return {
         "SECRET_KEY": _secret_key(folder),
         "SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),
@@ -49,9 +61,27 @@ def from_environment(folder: Path) -> dict:
         "RQ_QUEUES": ["default"],
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
-        "SESSION_COOKIE_SECURE": os.environ.get("SESSION_COOKIE_SECURE", "") == "1",
+        "SESSION_COOKIE_SECURE": secure_cookies,
+        # "Keep me logged in" (Flask-Login): the same protections as the session cookie;
+        # the cookie carries the user's session token, so logging out ends it everywhere.
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": secure_cookies,
+        "REMEMBER_COOKIE_DURATION": timedelta(days=30),
+        # Links in mails are built on this address, never on the request's Host header.
+        "FACTORY_EXTERNAL_URL": (os.environ.get("FACTORY_EXTERNAL_URL") or "http://127.0.0.1:5000").rstrip("/"),
+        "PASSWORD_RESET_MAX_AGE": 3600,  # seconds a reset link works
+        # Rate limits (Flask-Limiter): counters in REDIS_URL under this prefix (factory_app/limits.py).
+        "RATELIMIT_KEY_PREFIX": "factory",
+        # Mail (Flask-Mailman over SMTP). No MAIL_SERVER: mails go to the server log.
+        "MAIL_SERVER": os.environ.get("MAIL_SERVER", ""),
+        "MAIL_PORT": int(os.environ.get("MAIL_PORT") or 25),
+        "MAIL_USERNAME": os.environ.get("MAIL_USERNAME") or None,
+        "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD") or None,
+        "MAIL_USE_TLS": _flag("MAIL_USE_TLS"),
+        "MAIL_USE_SSL": _flag("MAIL_USE_SSL"),
+        "MAIL_DEFAULT_SENDER": os.environ.get("MAIL_DEFAULT_SENDER") or "Factory <factory@localhost>",
+        "MAIL_TIMEOUT": 10,
         "WTF_CSRF_TIME_LIMIT": None,
         "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
         # Accounting packages. Empty client ids leave a package "not set up".

@@ -1,6 +1,7 @@
 """Extensions are created here, unbound, and bound to the app in create_app()."""
 from flask_htmx import HTMX
 from flask_login import LoginManager
+from flask_mailman import Mail
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
@@ -25,3 +26,6 @@ migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 htmx = HTMX()
+mail = Mail()
+# The rate limiter is made per app (factory_app/limits.py): Flask-Limiter keeps its storage
+# on the instance, so one instance can serve only one app.

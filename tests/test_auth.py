@@ -1,9 +1,19 @@
+import re
+
+import pytest
 from sqlalchemy import select
 
 from factory_app.extensions import db
 from factory_app.models import ROLE_ADMIN, Organisation, User
 
 from .conftest import HTMX, PASSWORD, count_rows
+
+
+@pytest.fixture(autouse=True)
+def _fresh_limits(app):
+    """Failed logins here must not use up the allowance of the tests that follow."""
+    yield
+    app.extensions["factory_limiter"].reset()
 
 
 def signup(client, **over):
@@ -102,3 +112,51 @@ def test_session_cookie_is_httponly_and_samesite_lax(app, tenant):
     response = client.post("/login", data={"email": tenant.admin_email, "password": PASSWORD})
     cookie = response.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+# --- the same work for every email (issue 10, item 5) ------------------------------------
+
+@pytest.fixture()
+def hash_checks(monkeypatch):
+    """Counts the password-hash checks made (the expensive part of a login)."""
+    from factory_app.models import org
+    calls = []
+    real = org.check_password_hash
+
+    def counting(pwhash, password):
+        calls.append(pwhash)
+        return real(pwhash, password)
+
+    monkeypatch.setattr(org, "check_password_hash", counting)
+    return calls
+
+
+def test_unknown_or_inactive_email_costs_one_hash_check_like_a_known_one(app, tenant, hash_checks):
+    from factory_app.services.orgs import authenticate
+    with app.app_context():
+        staff = db.session.get(User, tenant.staff_id)
+        staff.active = False
+        db.session.commit()
+        for email, password in [(tenant.admin_email, PASSWORD), (tenant.admin_email, "wrong"),
+                                ("nobody@nowhere.example", PASSWORD), (tenant.staff_email, PASSWORD)]:
+            before = len(hash_checks)
+            result = authenticate(email, password)
+            assert len(hash_checks) == before + 1, email
+            assert (result is not None) == (email == tenant.admin_email and password == PASSWORD)
+        admin = db.session.get(User, tenant.admin_id)
+        dummy = hash_checks[2]
+        assert dummy != admin.password_hash
+        assert dummy.split("$")[0] == admin.password_hash.split("$")[0]  # same method and cost
+        assert hash_checks[3] == dummy  # made once
+
+
+def test_login_page_answers_an_unknown_email_exactly_like_a_wrong_password(app, tenant, hash_checks):
+    client = app.test_client()
+    wrong = client.post("/login", data={"email": tenant.admin_email, "password": "not it"})
+    unknown = client.post("/login", data={"email": "nobody@acme.example", "password": "not it"})
+    assert wrong.status_code == unknown.status_code == 422
+    assert len(hash_checks) == 2
+
+    def page(r):  # what was typed and the CSRF token (it carries a timestamp) aside
+        return re.sub(r'value="[^"]*"|"X-CSRFToken": "[^"]*"', "", r.get_data(as_text=True))
+    assert page(wrong) == page(unknown)

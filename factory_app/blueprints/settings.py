@@ -8,13 +8,14 @@ from flask import Blueprint, flash, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, IntegerField, PasswordField, SelectField
-from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange
+from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, StopValidation
 
 from ..extensions import db
 from ..forms import ExactDecimalField, TrimmedStringField, choices
 from ..models import ROLES, User
 from ..services import ServiceError
 from ..services import orgs as org_service
+from ..services import passwords
 from ..web import admin_required, get_or_404, org_select, redirect_to, render_invalid
 
 bp = Blueprint("settings", __name__, url_prefix="/settings")
@@ -30,11 +31,27 @@ def only_admins():
     return None
 
 
+class NumberEntered:
+    """InputRequired looks at what was typed; the field reads " ", "$" or "," as no number
+    at all (None), which the NOT NULL column refuses. This asks for the number itself."""
+
+    def __init__(self, message: str):
+        self.message = message
+
+    def __call__(self, form, field):
+        if field.data is None and not field.errors:
+            raise StopValidation(self.message)
+
+
+TAX_RATE_MISSING = "Enter a rate (0 is fine)."
+
+
 class OrganisationForm(FlaskForm):
     name = TrimmedStringField("Business name", [DataRequired(), Length(max=120)])
     base_currency = SelectField("Base currency", choices=choices((c, c) for c in CURRENCIES))
     timezone = SelectField("Time zone", choices=choices((t, t.replace("_", " ")) for t in TIMEZONES))
-    default_tax_rate = ExactDecimalField("Default tax rate (%)", [InputRequired("Enter a rate (0 is fine).")],
+    default_tax_rate = ExactDecimalField("Default tax rate (%)",
+                                         [InputRequired(TAX_RATE_MISSING), NumberEntered(TAX_RATE_MISSING)],
                                          places=3, minimum=Decimal(0), maximum=Decimal(100), shown_places=0)
     payment_terms_days = IntegerField("Invoice due after (days)", [
         InputRequired("Enter a number of days."), NumberRange(0, 365)])
@@ -50,6 +67,10 @@ class UserForm(FlaskForm):
 class RoleForm(FlaskForm):
     role = SelectField("Role", choices=choices((r, r.capitalize()) for r in ROLES))
     active = BooleanField("Can log in")
+
+
+class SetPasswordForm(FlaskForm):
+    password = PasswordField("New password", [DataRequired(), Length(min=8, max=200)])
 
 
 @bp.route("", methods=["GET", "POST"])
@@ -80,11 +101,19 @@ def users():
             db.session.commit()
             flash(f"{user.name} can now log in as {user.email}.", "success")
             return redirect_to(url_for("settings.users"))
-    people = db.session.scalars(org_select(User).order_by(User.name)).all()
-    context = dict(form=form, people=people, role_forms={u.id: RoleForm(obj=u, formdata=None) for u in people})
     if request.method == "POST":
-        return render_invalid("settings/users.html", **context)
-    return render_template("settings/users.html", **context)
+        return render_invalid("settings/users.html", **_users_page(form))
+    return render_template("settings/users.html", **_users_page(form))
+
+
+def _users_page(form: UserForm, refused: tuple[int, SetPasswordForm] | None = None) -> dict:
+    """The users page's context; `refused` is a user's password form to show with its errors."""
+    people = db.session.scalars(org_select(User).order_by(User.name)).all()
+    password_forms = {u.id: SetPasswordForm(formdata=None) for u in people}
+    if refused:
+        password_forms[refused[0]] = refused[1]
+    return dict(form=form, people=people, password_forms=password_forms,
+                role_forms={u.id: RoleForm(obj=u, formdata=None) for u in people})
 
 
 @bp.route("/users/<int:user_id>", methods=["POST"])
@@ -103,3 +132,21 @@ def update_user(user_id):
     else:
         flash("Choose a role.", "error")
     return redirect_to(url_for("settings.users"))
+
+
+@bp.route("/users/<int:user_id>/password", methods=["POST"])
+def set_password(user_id):
+    """An administrator gives another user a new password (and logs them out everywhere)."""
+    user = get_or_404(User, user_id)
+    form = SetPasswordForm()
+    if form.validate():
+        try:
+            passwords.set_password(current_user, user, form.password.data)
+        except ServiceError as exc:
+            db.session.rollback()
+            form.password.errors.append(exc.message)
+        else:
+            db.session.commit()
+            flash(f"{user.name} has a new password. Share it with them; they were logged out everywhere.", "success")
+            return redirect_to(url_for("settings.users"))
+    return render_invalid("settings/users.html", **_users_page(UserForm(formdata=None), (user.id, form)))

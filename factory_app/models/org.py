@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import functools
+import secrets
 from datetime import datetime
 from decimal import Decimal
 
@@ -34,6 +36,10 @@ class Organisation(db.Model):
     users: Mapped[list["User"]] = relationship(back_populates="organisation", order_by="User.id")
 
 
+def new_session_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
 class User(UserMixin, db.Model):
     __tablename__ = "users"
 
@@ -44,6 +50,8 @@ class User(UserMixin, db.Model):
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(20), default=ROLE_STAFF)
     active: Mapped[bool] = mapped_column(default=True)
+    # Part of every session and remember-me cookie (get_id); a new one ends them all.
+    session_token: Mapped[str] = mapped_column(String(64), default=new_session_token)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     organisation: Mapped[Organisation] = relationship(back_populates="users")
@@ -54,6 +62,9 @@ class User(UserMixin, db.Model):
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)
 
+    def get_id(self) -> str:  # Flask-Login's alternative id: "<id>:<session token>"
+        return f"{self.id}:{self.session_token}"
+
     @property
     def is_active(self) -> bool:  # Flask-Login
         return self.active
@@ -61,3 +72,15 @@ class User(UserMixin, db.Model):
     @property
     def is_admin(self) -> bool:
         return self.role == ROLE_ADMIN
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    return generate_password_hash(secrets.token_urlsafe(16))  # the method set_password uses
+
+
+def check_password_of_nobody(password: str) -> bool:
+    """The work of a real password check, for an email with no (active) user behind it:
+    the answer then takes as long as for a known one. Always False."""
+    check_password_hash(_dummy_hash(), password)
+    return False
