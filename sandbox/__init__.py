@@ -23,7 +23,8 @@ def create_app(data_path: str, client_id: str, client_secret: str, *, webhook_ur
     """The sandbox as a Flask app. `data_path` is its SQLite file (seeded on first use).
     `limits` overrides {"per_minute": 60, "concurrent": 5, "per_day": 5000, "app_per_minute": 10000}.
     `redirect_uris`, when given, is the list of redirect URIs the app registered (else any is accepted).
-    The app's `.config["SANDBOX"]` holds its state; `.config["SANDBOX"].spec_violations` the spec problems."""
+    The app's `.config["SANDBOX"]` holds its state; `.config["SANDBOX"].spec_violations` the spec problems
+    (and `.spec_exempted` those of records a test stored raw, off-spec on purpose: not violations)."""
     from .app import Middleware, Sandbox, build_app
     sandbox = Sandbox(data_path, client_id, client_secret, webhook_url, webhook_key, test_controls,
                       validate_spec, limits, redirect_uris)

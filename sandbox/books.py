@@ -151,6 +151,49 @@ def matches(doc: dict, where: list[list[tuple]]) -> bool:
     return any(all(_compare(_field(doc, f), op, v) for f, op, v in conj) for conj in where)
 
 
+# --- records stored raw (a test control) ---------------------------------------------
+
+RAW_KINDS = {"contact": "ContactID", "item": "ItemID", "account": "AccountID", "tax_rate": "TaxType",
+             "invoice": "InvoiceID"}
+
+
+class Raw:
+    """A record stored by the raw-records control exactly as a test gave it, whatever its
+    shape (off Xero's schema on purpose): it goes out in lists as it is, after the books'
+    own records, and the spec checker is shown the answer without it."""
+    __slots__ = ("value",)
+
+    def __init__(self, value):
+        self.value = value
+
+
+def raw_id(kind: str, value) -> str | None:
+    """The id a raw record is found by (IDs=, GET by id): its id field, if that is text."""
+    found = value.get(RAW_KINDS[kind]) if isinstance(value, dict) else None
+    return (found if kind == "tax_rate" else found.lower()) if isinstance(found, str) else None
+
+
+def raw_listed(store, tenant: str, kind: str, since: float | None, where=None, ids=None, other_filters=False,
+               include_archived=True) -> list[Raw]:
+    """The raw records a list read meets: those stored since `since` (the moment they were
+    stored is their change time), with their id among `ids` and matching `where` (as far as
+    they are objects); none when the read has filters they can't be checked against."""
+    if other_filters:
+        return []
+    found = []
+    for record_id, updated_ms, value in store.raw_records(tenant, kind):
+        if since is not None and updated_ms < since * 1000:
+            continue
+        if ids and record_id not in ids:
+            continue
+        if where and not (isinstance(value, dict) and matches(value, where)):
+            continue
+        if not include_archived and isinstance(value, dict) and value.get("ContactStatus") == "ARCHIVED":
+            continue
+        found.append(Raw(value))
+    return found
+
+
 # --- contacts ------------------------------------------------------------------------
 
 CONTACT_COLUMNS = {"name": ("name_lower", str), "emailaddress": ("email_lower", str),
@@ -202,7 +245,9 @@ def list_contacts(store, tenant: str, args, since: float | None) -> tuple[list[d
         like = "%" + term.replace("%", "").replace("_", "") + "%"
         params.extend([like, like, "%\"firstname\":\"" + like[1:]])
     order = _order(args.get("order"), CONTACT_ORDER, "name_lower")
-    return _paged(store, "contacts", sql, params, order, python_where, args, contact_out)
+    raw = raw_listed(store, tenant, "contact", since, where, ids, other_filters=bool(term),
+                     include_archived=args.get("includeArchived", "").lower() == "true")
+    return _paged(store, "contacts", sql, params, order, python_where, args, contact_out, raw)
 
 
 def _order(text: str | None, columns: dict, default: str) -> str:
@@ -231,13 +276,14 @@ def _page_args(args) -> tuple[int | None, int]:
     return page_number, max(1, min(size, 1000))
 
 
-def _paged(store, table, sql, params, order, python_where, args, render):
+def _paged(store, table, sql, params, order, python_where, args, render, raw=()):
+    """The rows the query selects, ordered and paged; `raw` (books.Raw records) come after them."""
     page, size = _page_args(args)
     where_sql = " AND ".join(sql)
     key = {"contacts": "contact_id", "invoices": "invoice_id", "payments": "payment_id"}[table]
-    if python_where:
+    if python_where or raw:
         rows = store.query(f"SELECT doc FROM {table} WHERE {where_sql} ORDER BY {order}, {key}", params)  # noqa: S608
-        docs = [d for d in (loads(r["doc"]) for r in rows) if matches(d, python_where)]
+        docs = [d for d in (loads(r["doc"]) for r in rows) if matches(d, python_where)] + list(raw)
         total = len(docs)
         if page is not None:
             docs = docs[(page - 1) * size: page * size]
@@ -254,7 +300,7 @@ def _paged(store, table, sql, params, order, python_where, args, render):
     pagination = None
     if page is not None:
         pagination = {"page": page, "pageSize": size, "pageCount": (total + size - 1) // size, "itemCount": total}
-    return [render(d) for d in docs], pagination
+    return [d if isinstance(d, Raw) else render(d) for d in docs], pagination
 
 
 def _name_taken(store, tenant, name, except_id=None) -> bool:
@@ -408,6 +454,7 @@ def invoice_out(doc: dict, lines: bool = True) -> dict:
 def list_invoices(store, tenant, args, since):
     where = parse_where(args.get("where"))
     sql, params = ["tenant_id=?"], [tenant]
+    ids, other_filters = None, False
     for arg, column in (("IDs", "invoice_id"), ("InvoiceNumbers", "number"), ("ContactIDs", "contact_id"),
                         ("Statuses", "status")):
         values = [v.strip() for v in (args.get(arg) or "").split(",") if v.strip()]
@@ -416,6 +463,10 @@ def list_invoices(store, tenant, args, since):
                 values = [v.lower() for v in values]
             sql.append(f"{column} IN ({','.join('?' * len(values))})")
             params.extend(values)
+            if column == "invoice_id":
+                ids = values
+            else:
+                other_filters = True
     if since is not None:
         sql.append("updated_ms >= ?")
         params.append(int(since * 1000))
@@ -425,7 +476,8 @@ def list_invoices(store, tenant, args, since):
         params.extend([f"%{term}%", f"%{term}%"])
     order = _order(args.get("order"), INVOICE_ORDER, "seq")
     lines = bool(args.get("page") or args.get("IDs") or args.get("InvoiceNumbers"))
-    return _paged(store, "invoices", sql, params, order, where, args, lambda d: invoice_out(d, lines))
+    raw = raw_listed(store, tenant, "invoice", since, where, ids, other_filters=other_filters or bool(term))
+    return _paged(store, "invoices", sql, params, order, where, args, lambda d: invoice_out(d, lines), raw)
 
 
 def _tax_rates(store, tenant) -> dict:

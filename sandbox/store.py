@@ -39,10 +39,12 @@ CREATE TABLE IF NOT EXISTS access_tokens (token TEXT PRIMARY KEY, auth_event_id 
     scope TEXT, expires_at REAL, revoked INTEGER DEFAULT 0);
 CREATE TABLE IF NOT EXISTS idempotency (tenant_id TEXT, key TEXT, status INTEGER, body TEXT, created REAL,
     PRIMARY KEY (tenant_id, key));
+CREATE TABLE IF NOT EXISTS raw_records (seq INTEGER PRIMARY KEY AUTOINCREMENT, tenant_id TEXT, kind TEXT,
+    record_id TEXT, updated_ms INTEGER, doc TEXT);
 """
 
 TABLES = ["orgs", "contacts", "items", "accounts", "taxrates", "invoices", "payments", "auth_events", "codes",
-          "connections", "refresh_tokens", "access_tokens", "idempotency", "meta"]
+          "connections", "refresh_tokens", "access_tokens", "idempotency", "meta", "raw_records"]
 
 
 class Store:
@@ -143,6 +145,17 @@ class Store:
         self.run("INSERT OR REPLACE INTO payments (payment_id, tenant_id, invoice_id, updated_ms, doc) "
                  "VALUES (?,?,?,?,?)", (doc["PaymentID"], tenant, doc["Invoice"]["InvoiceID"],
                                         doc["UpdatedDateUTC"], dumps(doc)))
+
+    def put_raw(self, tenant: str, kind: str, record_id: str | None, value) -> None:
+        """A record kept exactly as a test gave it (books.Raw): listed as it is, whatever its shape."""
+        self.run("INSERT INTO raw_records (tenant_id, kind, record_id, updated_ms, doc) VALUES (?,?,?,?,?)",
+                 (tenant, kind, record_id, self.clock.now_ms(), dumps(value)))
+
+    def raw_records(self, tenant: str, kind: str) -> list[tuple[str | None, int, object]]:
+        """(record id, when it was stored in ms, the value) of the raw records of a kind, as stored."""
+        return [(r["record_id"], r["updated_ms"], loads(r["doc"])) for r in self.query(
+            "SELECT record_id, updated_ms, doc FROM raw_records WHERE tenant_id=? AND kind=? ORDER BY seq",
+            (tenant, kind))]
 
     def organisations(self) -> list[dict]:
         return [dict(tenant_id=r["tenant_id"], name=r["name"]) for r in

@@ -172,6 +172,28 @@ def test_mapping_from_the_synced_lists(xero_app, connected, tenant):
         assert (connection.sales_account_code, connection.tax_code_free) == ("200", "EXEMPTOUTPUT")
 
 
+def test_items_and_tax_rates_keep_their_sales_and_purchase_details(xero_app, connected, tenant):
+    import json
+    from decimal import Decimal
+
+    work(xero_app)  # the update Connect started
+    with xero_app.app_context():
+        records = {(r.kind, r.code): r for r in db.session.scalars(select(RemoteRecord).where(
+            RemoteRecord.kind.in_(["item", "tax_rate"])))}
+    panel = json.loads(records["item", "PNL-1200"].data)
+    assert (panel["sales_account_code"], panel["sales_tax_type"], panel["purchase_account_code"],
+            panel["purchase_tax_type"]) == ("200", "OUTPUT", "300", "INPUT")
+    labour = json.loads(records["item", "FAB-HR"].data)
+    assert (labour["sales_account_code"], labour["purchase_account_code"], labour["purchase_tax_type"]) == \
+        ("200", None, None)
+    # a tax rate's flags: is_customer = offered on sales, is_supplier = on purchases; data is the rate
+    flags = {code: (r.is_customer, r.is_supplier, r.data) for (kind, code), r in records.items() if kind == "tax_rate"}
+    assert flags["OUTPUT"] == (True, False, "10") and flags["INPUT"] == (False, True, "10")
+    assert flags["EXEMPTOUTPUT"] == (True, False, "0") and flags["EXEMPTEXPENSES"] == (False, True, "0")
+    assert flags["BASEXCLUDED"] == (True, True, "0")
+    assert Decimal(flags["OUTPUT"][2]) == Decimal("10")  # what push reads
+
+
 def test_malformed_remote_contact_is_logged_and_skipped(xero_app, tenant):
     with xero_app.app_context():
         run = SyncRun(organisation_id=tenant.org_id, kind="import_customers", status="running")

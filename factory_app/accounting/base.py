@@ -141,6 +141,11 @@ class RemoteItem:
     sale_price: Decimal | None = None
     purchase_cost: Decimal | None = None
     updated_at: datetime | None = None
+    # the item's own accounts and tax types, when it has them (else the connection's mapping)
+    sales_account_code: str | None = None
+    sales_tax_type: str | None = None
+    purchase_account_code: str | None = None
+    purchase_tax_type: str | None = None
 
 
 @dataclass(frozen=True)
@@ -158,16 +163,31 @@ class RemoteTaxRate:
     name: str
     rate: Decimal
     archived: bool = False
+    applies_to_sales: bool = True      # offered on sales (Xero: CanApplyToRevenue)
+    applies_to_purchases: bool = True  # offered on purchases (Xero: CanApplyToExpenses)
+
+
+@dataclass(frozen=True)
+class RecordProblem:
+    """A record of a list that the adapter could not read (a shape the package's own types
+    don't allow): it is left out of the page, and the engine logs it. `remote_id` and
+    `name` as far as they could be read as text; `reason` is short and plain, e.g.
+    "Phones is not a list"."""
+    remote_id: str | None
+    name: str | None
+    reason: str
 
 
 @dataclass(frozen=True)
 class Page:
     """One page of a list read. `bookmark` is what to pass as `modified_since` next time
-    once every page has been stored; `next_page` is None on the last page."""
+    once every page has been stored; `next_page` is None on the last page. `failures`:
+    the page's records that could not be read (the others are in `items`)."""
     items: list
     next_page: int | None
     bookmark: datetime | None
     page_count: int | None = None
+    failures: list[RecordProblem] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -286,8 +306,9 @@ class AccountingProvider(ABC):
 
     @abstractmethod
     def payment_states(self, session: "ApiSession", remote_ids: list[str],
-                       modified_since: datetime | None = None) -> list[PaymentState]:
-        """The payment state of several documents (those changed since, when given)."""
+                       modified_since: datetime | None = None) -> Page:
+        """The payment state of several documents (those changed since, when given), as
+        one Page of PaymentState (and the documents that could not be read)."""
 
     @abstractmethod
     def find_document(self, session: "ApiSession", kind: str, reference: str,

@@ -34,7 +34,7 @@ from ..models import (
 from ..models.types import utcnow
 from . import connections as conn_service
 from . import provider as get_provider
-from .base import Page, ProviderError, ReconnectNeeded, Rejected, RemoteContact, RetriableError
+from .base import Page, ProviderError, ReconnectNeeded, RecordProblem, Rejected, RemoteContact, RetriableError
 
 KINDS = {"customer": Customer, "supplier": Supplier}
 RETRY_INTERVALS = [5, 15, 30, 60, 120, 300]
@@ -69,6 +69,30 @@ def clean(value: str | None, limit: int) -> str | None:
     if not (value.isascii() and value.isprintable()):  # plain text needs neither step (the common case)
         value = CONTROL.sub("", unicodedata.normalize("NFC", value))
     return value.strip()[:limit] or None
+
+
+def log_unreadable(run: SyncRun, package: str, noun: str, problems: list[RecordProblem], logged: set,
+                   local_type: str | None = None) -> None:
+    """Records of a list the adapter could not read (Page.failures): each is skipped, in
+    the run's log with its id, its name if it has one and why, and counted as failed.
+    `logged`: what the run logged already (logged_failures), so that a list read twice, or
+    a run resumed after a retry, logs each record once."""
+    for problem in problems:
+        entry = (clean(problem.remote_id, 100), clean(problem.name, 255),
+                 f"Skipped: {package} sent this {noun} in a shape Factory can't read ({clean(problem.reason, 200)}).")
+        if entry in logged:
+            continue
+        logged.add(entry)
+        remote_id, name, message = entry
+        db.session.add(SyncFailure(organisation_id=run.organisation_id, run_id=run.id, remote_id=remote_id,
+                                   local_type=local_type, name=name, message=message))
+        run.failed += 1
+
+
+def logged_failures(run: SyncRun) -> set[tuple]:
+    """(remote id, name, message) of the failures the run has logged so far."""
+    return {tuple(row) for row in db.session.execute(select(SyncFailure.remote_id, SyncFailure.name,
+                                                            SyncFailure.message).where(SyncFailure.run_id == run.id))}
 
 
 def problem_with(contact: RemoteContact) -> str | None:
@@ -406,6 +430,7 @@ def _import_contacts(run: SyncRun, connection: AccountingConnection, local_type:
         # loaded while the first page is on its way: the local records, the synced list's stamps
         matcher = _Matcher(connection, local_type)
         stamps = _contact_stamps(connection)
+        unreadable = logged_failures(run)
         # from here on, the collector looks only at what the pages make; and what is loaded
         # stays loaded across the page commits (no reload of the run, the connection and
         # every matched record after each page: a query per record)
@@ -415,6 +440,8 @@ def _import_contacts(run: SyncRun, connection: AccountingConnection, local_type:
             while page_number:
                 run.stage = f"Reading {label}, page {page_number}"
                 page, prepared = ahead.pop(page_number)()
+                # whether an unreadable contact is one of this kind can't be read either: logged
+                log_unreadable(run, adapter.display_name, "contact", page.failures, unreadable, local_type)
                 next_number = shifts.next_page(page)
                 if next_number:
                     if next_number <= page_number:  # a new pass: what was read ahead belongs to the last one
@@ -618,11 +645,12 @@ def _records_scope(connection: AccountingConnection, kind: str) -> tuple:
             table.c.remote_org_id == connection.remote_org_id, table.c.kind == kind)
 
 
-def _upsert_records(connection: AccountingConnection, kind: str, rows: list[dict], replace: bool = False) -> set[str]:
+def _upsert_records(connection: AccountingConnection, kind: str, rows: list[dict], replace: bool = False,
+                    keep: set[str] = frozenset()) -> set[str]:
     """Store a page of the package's list of `kind` (Core statements, compared as plain
     values: one SELECT, then one INSERT and one UPDATE for whatever is new or different).
     Returns the remote ids that are new or changed. replace: the page is the whole list,
-    what it doesn't hold is deleted."""
+    what it doesn't hold is deleted (except the remote ids in `keep`)."""
     table = RemoteRecord.__table__
     fields = [field for field in rows[0] if field != "remote_id"] if rows else []  # every row names the same
     query = select(table.c.id, table.c.remote_id, *(table.c[f] for f in fields)).where(*_records_scope(connection, kind))
@@ -644,8 +672,9 @@ def _upsert_records(connection: AccountingConnection, kind: str, rows: list[dict
         db.session.execute(insert(table), new)
     if updates:
         db.session.execute(update(table).where(table.c.id == bindparam("record_id")), updates)
-    if replace and existing:
-        db.session.execute(delete(table).where(table.c.id.in_([r.id for r in existing.values()])))
+    gone = [r.id for remote_id, r in existing.items() if remote_id not in keep] if replace else []
+    if gone:
+        db.session.execute(delete(table).where(table.c.id.in_(gone)))
     return changed
 
 
@@ -707,9 +736,11 @@ def _sync(run: SyncRun, connection: AccountingConnection) -> None:
     since = connection.contacts_bookmark  # fixed for this pass, so the pages stay stable
     page_number = 1
     shifts = _ShiftWatch()
+    package, unreadable = adapter.display_name, logged_failures(run)
     while page_number:
         run.stage = f"Contacts changed since the last update, page {page_number}"
         page = conn_service.call(connection, lambda s: adapter.contacts(s, page=page_number, modified_since=since))
+        log_unreadable(run, package, "contact", page.failures, unreadable)
         next_number = shifts.next_page(page)
         with db.session.no_autoflush:
             changed = _remember_contacts(connection, page.items)
@@ -731,6 +762,7 @@ def _sync(run: SyncRun, connection: AccountingConnection) -> None:
         page_number = next_number
     run.stage = "Items"
     items = conn_service.call(connection, lambda s: adapter.items(s, modified_since=connection.items_bookmark))
+    log_unreadable(run, package, "item", items.failures, unreadable)
     _upsert_records(connection, "item", [dict(remote_id=i.remote_id, code=i.code, name=clean(i.name or i.code, 255) or i.code,
                                               email=None, data=json.dumps(dataclasses.asdict(i), default=str),
                                               remote_updated_at=i.updated_at) for i in items.items])
@@ -739,27 +771,37 @@ def _sync(run: SyncRun, connection: AccountingConnection) -> None:
     db.session.commit()
     run.stage = "Accounts"
     accounts = conn_service.call(connection, adapter.accounts)
+    log_unreadable(run, package, "account", accounts.failures, unreadable)
+    # the lists are read whole: what is not in them is gone, but one that could not be read
+    # is still there (its last reading is kept)
     _upsert_records(connection, "account", [dict(remote_id=a.remote_id, code=a.code, name=clean(a.name, 255) or "",
                                                  email=None, archived=a.archived, data=a.kind)
-                                            for a in accounts.items], replace=True)
+                                            for a in accounts.items], replace=True, keep=_ids(accounts.failures))
     run.pages_done += 1
     db.session.commit()
     run.stage = "Invoice payments"
-    _refresh_payments(connection, adapter)
+    _refresh_payments(run, connection, adapter, unreadable)
     db.session.commit()
     run.stage = "Tax rates"
     rates = conn_service.call(connection, adapter.tax_rates)
+    log_unreadable(run, package, "tax rate", rates.failures, unreadable)
+    # a tax rate's data is its rate; is_customer / is_supplier: offered on sales / purchases
     _upsert_records(connection, "tax_rate", [dict(remote_id=r.code, code=r.code, name=clean(r.name, 255) or r.code,
-                                                  email=None, archived=r.archived, data=str(r.rate))
-                                             for r in rates.items], replace=True)
+                                                  email=None, archived=r.archived, data=str(r.rate),
+                                                  is_customer=r.applies_to_sales, is_supplier=r.applies_to_purchases)
+                                             for r in rates.items], replace=True, keep=_ids(rates.failures))
     run.pages_done += 1
     connection.last_update_at = datetime.now(timezone.utc)
     db.session.commit()
 
 
-def _refresh_payments(connection: AccountingConnection, adapter) -> None:
+def _ids(problems: list[RecordProblem]) -> set[str]:
+    return {p.remote_id for p in problems if p.remote_id}
+
+
+def _refresh_payments(run: SyncRun, connection: AccountingConnection, adapter, logged: set) -> None:
     """Unpaid invoices Factory sent: their payment state, for those changed since the
-    last update (50 per call)."""
+    last update (50 per call). One the package sends unreadable is logged and left as it was."""
     from ..models import DocumentPush
     from .push import _store_state
     pushes = {p.remote_id: p for p in db.session.scalars(select(DocumentPush).where(
@@ -770,7 +812,9 @@ def _refresh_payments(connection: AccountingConnection, adapter) -> None:
     since = connection.last_update_at
     for start in range(0, len(ids), 50):
         chunk = ids[start:start + 50]
-        for state in conn_service.call(connection, lambda s: adapter.payment_states(s, chunk, since)):
+        states = conn_service.call(connection, lambda s: adapter.payment_states(s, chunk, since))
+        log_unreadable(run, adapter.display_name, "invoice", states.failures, logged)
+        for state in states.items:
             if state.remote_id in pushes:
                 _store_state(pushes[state.remote_id], state)
 

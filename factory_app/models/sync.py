@@ -30,10 +30,11 @@ class RemoteRecord(db.Model):
     code: Mapped[str | None] = mapped_column(String(100))
     name: Mapped[str] = mapped_column(String(255))
     email: Mapped[str | None] = mapped_column(String(255))
+    # for kind == "tax_rate": is_customer = offered on sales, is_supplier = offered on purchases
     is_customer: Mapped[bool] = mapped_column(default=False)
     is_supplier: Mapped[bool] = mapped_column(default=False)
     archived: Mapped[bool] = mapped_column(default=False)
-    data: Mapped[str | None] = mapped_column(Text)  # the dataclass as JSON
+    data: Mapped[str | None] = mapped_column(Text)  # the dataclass as JSON (account: its type; tax_rate: its rate)
     remote_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
