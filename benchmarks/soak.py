@@ -20,7 +20,7 @@ What it does, all on this machine:
    work-horse in the middle of a job, its scheduler), starting a new worker after each kill;
 4. lets everything settle, running `resend_stuck()` once a minute as `rq cron` would;
 5. reads every invoice back from the sandbox (GET /api.xro/2.0/Invoices, paged, with the
-   connection's token) and checks: exactly N of Factory's invoices (by Reference = Factory's
+   connection's token) and checks: exactly N of Factory's invoices (by InvoiceNumber = Factory's
    invoice number), no duplicates, every total equal to Factory's, every push "sent".
 
 The workers get Factory's per-minute call budget and HTTP timeout through the environment
@@ -273,25 +273,27 @@ def package_invoices(api_url: str, org_id: int) -> list[dict]:
 
 
 def verify(api_url: str, org_id: int, expected: dict[str, Decimal]) -> dict:
-    """Compare the package with Factory: by Reference (= Factory's invoice number)."""
+    """Compare the package with Factory: by InvoiceNumber (= Factory's invoice number;
+    Xero refuses a second invoice of one number, so a duplicate create would show as a
+    push flagged with that refusal, counted in `flagged`)."""
     from sqlalchemy import select
 
     from factory_app.extensions import db
     from factory_app.models import DocumentPush, Invoice
     rows = package_invoices(api_url, org_id)
-    ours = [r for r in rows if r.get("Type") == "ACCREC" and r.get("Reference") in expected
+    ours = [r for r in rows if r.get("Type") == "ACCREC" and r.get("InvoiceNumber") in expected
             and r.get("Status") not in ("DELETED", "VOIDED")]
-    by_reference = Counter(r["Reference"] for r in ours)
+    by_reference = Counter(r["InvoiceNumber"] for r in ours)
     duplicates = sum(n - 1 for n in by_reference.values() if n > 1)
     lost = sorted(set(expected) - set(by_reference))
-    wrong_total = sorted({r["Reference"] for r in ours if Decimal(str(r["Total"])) != expected[r["Reference"]]})
+    wrong_total = sorted({r["InvoiceNumber"] for r in ours if Decimal(str(r["Total"])) != expected[r["InvoiceNumber"]]})
     pushes = db.session.execute(select(Invoice.number, DocumentPush.state, DocumentPush.message,
                                        DocumentPush.remote_id, DocumentPush.attempts)
                                 .join(DocumentPush, (DocumentPush.doc_id == Invoice.id)
                                       & (DocumentPush.doc_type == "invoice"))
                                 .where(Invoice.organisation_id == org_id)).all()
     db.session.remove()
-    remote_ids = {r["Reference"]: r["InvoiceID"] for r in ours}
+    remote_ids = {r["InvoiceNumber"]: r["InvoiceID"] for r in ours}
     not_sent = sorted(p.number for p in pushes if p.state != "sent")
     flagged = sorted(p.number for p in pushes if p.message)
     id_mismatch = sorted(p.number for p in pushes if p.state == "sent" and remote_ids.get(p.number) != p.remote_id)
@@ -335,8 +337,8 @@ def setup_factory(app, sandbox_url: str, org_name: str = "Soak Fabrication"):
         db.session.remove()
     assert customers, "import_customers linked no customers"
     mapped = client.post("/settings/integrations/mapping", data={
-        "sales_account_code": "200", "purchase_account_code": "300", "tax_code_taxable": "OUTPUT",
-        "tax_code_free": "EXEMPTOUTPUT"})
+        "sales_account_code": "200", "sales_tax_taxable": "OUTPUT", "sales_tax_free": "EXEMPTOUTPUT",
+        "purchase_account_code": "300", "purchase_tax_taxable": "INPUT", "purchase_tax_free": "EXEMPTEXPENSES"})
     assert mapped.status_code in (200, 302), mapped.data
     sending = client.post("/settings/integrations/sending", data={"send_invoices": "y", "status": "approved"})
     assert sending.status_code in (200, 302), sending.data

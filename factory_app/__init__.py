@@ -6,6 +6,7 @@ from pathlib import Path
 from flask import Flask
 
 from . import config as config_module
+from . import instance
 from .extensions import csrf, db, htmx, login_manager, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -20,13 +21,14 @@ def create_app(config: dict | None = None) -> Flask:
         template_folder=str(ROOT / "templates"),
         static_folder=str(ROOT / "static"),
     )
-    folder.mkdir(parents=True, exist_ok=True)
+    instance.secure_folder(folder)
     app.config.update(config_module.from_environment(folder))
     if config:
         app.config.update(config)
         if "SQLALCHEMY_DATABASE_URI" in config:
             app.config["SQLALCHEMY_DATABASE_URI"] = config_module.normalise_database_url(
                 config["SQLALCHEMY_DATABASE_URI"])
+    instance.secure_folder(folder, app.config["SQLALCHEMY_DATABASE_URI"])
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS), render_as_batch=True)
@@ -35,12 +37,14 @@ def create_app(config: dict | None = None) -> Flask:
     login_manager.init_app(app)
 
     from . import models  # noqa: F401  (register the mappers)
-    from . import jobs, security, web
+    from . import jobs, logs, once, security, web
     from .blueprints import register_blueprints
 
     security.init_app(app)
+    logs.install()
     web.init_app(app)
     jobs.init_app(app)
+    once.init_app(app)
     register_blueprints(app)
 
     from .cli import register_flask_commands

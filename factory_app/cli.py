@@ -106,12 +106,9 @@ def _start_sandbox(supervisor: "Supervisor", env: dict, folder, host: str, port:
     import secrets
 
     from .localredis import free_port
-    secret_file = folder / "sandbox_client_secret"
-    if not secret_file.exists():
-        secret_file.write_text(secrets.token_urlsafe(32))
-    webhook_file = folder / "sandbox_webhook_key"
-    if not webhook_file.exists():
-        webhook_file.write_text(secrets.token_urlsafe(32))
+    from .instance import private_file
+    secret_file = private_file(folder / "sandbox_client_secret", secrets.token_urlsafe(32))
+    webhook_file = private_file(folder / "sandbox_webhook_key", secrets.token_urlsafe(32))
     webhook_key = webhook_file.read_text().strip()
     sandbox_port = free_port()
     url = f"http://127.0.0.1:{sandbox_port}"
@@ -137,6 +134,8 @@ def cmd_serve(args) -> int:
     from .localredis import EmbeddedRedis
 
     env = dict(os.environ)
+    env.setdefault("FACTORY_EXTERNAL_URL", f"http://{args.host}:{args.port}")
+    os.environ.setdefault("FACTORY_EXTERNAL_URL", env["FACTORY_EXTERNAL_URL"])
     folder = instance_path()
     embedded = None
     if not env.get("REDIS_URL"):
@@ -160,6 +159,7 @@ def cmd_serve(args) -> int:
         supervisor.start("web", [
             sys.executable, "-m", "gunicorn", "--bind", f"{args.host}:{args.port}",
             "--workers", str(args.workers), "--threads", "4", "--access-logfile", "-",
+            "--logger-class", "factory_app.logs.GunicornLogger",
             "--graceful-timeout", "5", *gunicorn_extra, "factory_app:create_app()",
         ], env)
         print(f"factory-app: Factory is at http://{args.host}:{args.port}/  (Ctrl-C stops everything)")

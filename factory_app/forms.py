@@ -4,7 +4,7 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 
 from wtforms import Field, SelectChoice, SelectField, StringField
-from wtforms.validators import ValidationError
+from wtforms.validators import InputRequired, StopValidation, ValidationError
 from wtforms.widgets import TextInput
 
 
@@ -36,9 +36,12 @@ class ExactDecimalField(Field):
     def process_formdata(self, valuelist):
         if not valuelist:
             return
-        text = (valuelist[0] or "").strip().replace(",", "").replace("$", "")
+        typed = (valuelist[0] or "").strip()
+        text = typed.replace(",", "").replace("$", "")
         if text == "":
             self.data = None
+            if typed:  # "$" or "," alone: something was typed, but no number
+                raise ValueError("Enter a number.")
             return
         if len(text) > 30 or any(c not in "0123456789.-+" for c in text):
             self.data = None
@@ -58,6 +61,10 @@ class ExactDecimalField(Field):
 
     def pre_validate(self, form):
         if self.data is None:
+            required = next((v for v in self.validators if isinstance(v, InputRequired)), None)
+            if required is not None and not self.process_errors:
+                # InputRequired looks at what was typed: a blank " " passes it but is no number
+                raise StopValidation(required.message or "Enter a number.")
             return
         if self.minimum is not None:
             if self.exclusive_minimum and self.data <= self.minimum:
@@ -66,6 +73,22 @@ class ExactDecimalField(Field):
                 raise ValidationError(f"Can't be less than {self.minimum}.")
         if self.maximum is not None and self.data > self.maximum:
             raise ValidationError(f"Can't be more than {self.maximum:,}.")
+
+
+MAX_ID = 2 ** 63 - 1  # the largest id a database column holds (BIGINT; SQLite's INTEGER)
+
+
+def parse_id(value) -> int | None:
+    """A row id typed into a URL or a form: a whole number from 1 to MAX_ID, else None
+    (so a lookup finds nothing instead of overflowing the database driver)."""
+    if isinstance(value, int):
+        number = value
+    else:
+        text = str(value or "").strip()
+        if not (text.isascii() and text.isdigit()):
+            return None
+        number = int(text)
+    return number if 0 < number <= MAX_ID else None
 
 
 class IdSelectField(SelectField):
@@ -78,10 +101,8 @@ class IdSelectField(SelectField):
     def _coerce(value):
         if value in (None, "", "None"):
             return None
-        try:
-            return int(value)
-        except (TypeError, ValueError):
-            return -1  # never a valid choice: fails choice validation instead of raising
+        number = parse_id(value)
+        return -1 if number is None else number  # -1 is never a choice: fails validation, not the request
 
 
 def strip(value):

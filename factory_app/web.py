@@ -11,11 +11,14 @@ from flask import (
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
+from werkzeug.routing import IntegerConverter
 
 from .extensions import db, htmx, login_manager
+from .forms import MAX_ID
 from .money import format_money
 from . import sessions
 
+FORM_TYPES = {"application/x-www-form-urlencoded", "multipart/form-data"}
 PUBLIC_ENDPOINTS = {"static", "auth.login", "auth.signup", "auth.forgot_password", "auth.reset_password",
                     "health", "webhooks.xero"}
 
@@ -76,9 +79,29 @@ def toast_header(level: str, text: str) -> dict:
     return {"HX-Trigger": json.dumps({"toast": {"messages": [{"level": level, "text": text}]}})}
 
 
+def refusal(message: str, status: int = 409, level: str = "error", **headers):
+    """An htmx request refused: the message travels as a toast (which the page shows as
+    text), nothing is swapped, and the body is empty plain text. A message (which may hold
+    a name from the accounting package) never goes into the page as HTML."""
+    return "", status, {**toast_header(level, message), "HX-Reswap": "none",
+                        "Content-Type": "text/plain; charset=utf-8", **headers}
+
+
 # --- app wiring -----------------------------------------------------------------------
 
+class IdConverter(IntegerConverter):
+    """`<int:...>` in a route: an id no database column can hold (the driver would fail
+    on it) is read as 0, which no row has, so the route answers 404 as for any id that
+    isn't there (refusing the match instead would answer 405 where another method's rule
+    has the same path)."""
+
+    def to_python(self, value: str) -> int:
+        number = super().to_python(value)
+        return number if number <= MAX_ID else 0
+
+
 def init_app(app: Flask) -> None:
+    app.url_map.converters["int"] = IdConverter
     login_manager.login_view = "auth.login"
     login_manager.session_protection = "strong"
     sessions.init_app(app)
@@ -92,9 +115,22 @@ def init_app(app: Flask) -> None:
                 parts = urlsplit(current)
                 target = parts.path + (f"?{parts.query}" if parts.query else "")
             login = url_for("auth.login", next=safe_next(target, "/"))
-            return "Your session has expired. Please log in again.", 401, {"HX-Redirect": login}
+            return refusal("Your session has expired. Please log in again.", 401, "info", **{"HX-Redirect": login})
         flash("Please log in to continue.", "info")
         return redirect(url_for("auth.login", next=safe_next(target, "/")))
+
+    @app.before_request
+    def refuse_unexpected_bodies():
+        """Factory's forms are web forms: any other body (JSON, say) is refused with 415
+        and a file with 400 (no form takes one) before a form could read either as its
+        fields. The webhooks read their raw body themselves."""
+        if request.method in ("GET", "HEAD", "OPTIONS") or request.blueprint == "webhooks":
+            return None
+        if request.mimetype not in FORM_TYPES and (request.content_length or request.mimetype):
+            abort(415)
+        if request.files:
+            abort(400)
+        return None
 
     @app.before_request
     def refuse_nul_bytes():
@@ -132,12 +168,12 @@ def init_app(app: Flask) -> None:
     def csrf_error(error):
         text = "This form has expired. Reload the page and try again."
         if htmx:
-            return text, 400, toast_header("error", text)
+            return refusal(text, 400)
         return render_template("errors/error.html", code=400, message=text), 400
 
     def error_page(code: int, message: str):
         if htmx:
-            return message, code, toast_header("error", message)
+            return refusal(message, code)
         return render_template("errors/error.html", code=code, message=message), code
 
     app.register_error_handler(400, lambda e: error_page(400, "Some of what was sent can't be read. Check it and try again."))
@@ -145,6 +181,7 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(404, lambda e: error_page(404, "We couldn't find that page."))
     app.register_error_handler(405, lambda e: error_page(405, "That action isn't allowed here."))
     app.register_error_handler(413, lambda e: error_page(413, "That request is too large."))
+    app.register_error_handler(415, lambda e: error_page(415, "Factory takes this as a web form only."))
 
     @app.errorhandler(500)
     def server_error(error):

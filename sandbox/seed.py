@@ -290,7 +290,9 @@ def item_doc(tenant: str, row, updated_ms: int) -> dict:
            "IsSold": sale is not None, "IsPurchased": buy is not None, "IsTrackedAsInventory": tracked,
            "UpdatedDateUTC": updated_ms}
     if sale is not None:
-        doc["SalesDetails"] = {"UnitPrice": Decimal(sale), "AccountCode": "200", "TaxType": "OUTPUT"}
+        # laser cutting is bought in and sold on: the bookkeeper books its sales apart
+        account = "260" if code == "LSR-CUT" else "200"
+        doc["SalesDetails"] = {"UnitPrice": Decimal(sale), "AccountCode": account, "TaxType": "OUTPUT"}
     else:
         doc["SalesDetails"] = {}
     if buy is not None:
@@ -301,26 +303,32 @@ def item_doc(tenant: str, row, updated_ms: int) -> dict:
     return doc
 
 
+# Harbour invoiced in Xero before it took up Factory: its sales invoices carry Xero's own
+# numbers up to INV-0484, and Xero numbers the next one INV-0485 (the organisation's
+# "next invoice number" setting), so Factory's INV-0001... don't collide with them
+HARBOUR_NEXT_INVOICE_NUMBER = 485
+
+
 def harbour_invoices() -> list[dict]:
     """Invoices and a bill for the demo company (created through the store so totals compute)."""
     return [
-        dict(Type="ACCREC", Contact={"Name": "Coastal Kitchens Pty Ltd"}, Status="AUTHORISED",
+        dict(Type="ACCREC", InvoiceNumber="INV-0481", Contact={"Name": "Coastal Kitchens Pty Ltd"}, Status="AUTHORISED",
              Date_days=-20, Due_days=10, Reference="PO 4471",
              LineItems=[{"Description": "Zincalume panel 1200 x 600", "ItemCode": "PNL-1200", "Quantity": "24",
                          "UnitAmount": "48.50", "AccountCode": "200", "TaxType": "OUTPUT"},
                         {"Description": "Fabrication labour", "ItemCode": "FAB-HR", "Quantity": "6",
                          "UnitAmount": "95.00", "AccountCode": "200", "TaxType": "OUTPUT"}]),
-        dict(Type="ACCREC", Contact={"Name": "Illawarra Shopfitters"}, Status="AUTHORISED",
+        dict(Type="ACCREC", InvoiceNumber="INV-0482", Contact={"Name": "Illawarra Shopfitters"}, Status="AUTHORISED",
              Date_days=-35, Due_days=-5, Reference="Shopfront canopy", payment="500.00",
              LineItems=[{"Description": "Colorbond panel 3000 x 1200", "ItemCode": "PNL-3000", "Quantity": "8",
                          "UnitAmount": "164.00", "AccountCode": "200", "TaxType": "OUTPUT"},
                         {"Description": "Flashing 90 degree", "ItemCode": "FLS-90", "Quantity": "40",
                          "UnitAmount": "12.80", "AccountCode": "200", "TaxType": "OUTPUT", "DiscountRate": "5"}]),
-        dict(Type="ACCREC", Contact={"Name": "Northern Rail Maintenance"}, Status="AUTHORISED",
+        dict(Type="ACCREC", InvoiceNumber="INV-0483", Contact={"Name": "Northern Rail Maintenance"}, Status="AUTHORISED",
              Date_days=-60, Due_days=-30, Reference="Duct repairs depot 3", payment="full",
              LineItems=[{"Description": "Galvanised duct 300 mm", "ItemCode": "DCT-300", "Quantity": "18.5",
                          "UnitAmount": "36.40", "AccountCode": "200", "TaxType": "OUTPUT"}]),
-        dict(Type="ACCREC", Contact={"Name": "Precision Laser Cutting"}, Status="DRAFT",
+        dict(Type="ACCREC", InvoiceNumber="INV-0484", Contact={"Name": "Precision Laser Cutting"}, Status="DRAFT",
              Date_days=-2, Due_days=28, Reference="Brackets",
              LineItems=[{"Description": "Fabrication labour", "ItemCode": "FAB-HR", "Quantity": "2.5",
                          "UnitAmount": "95.00", "AccountCode": "200", "TaxType": "OUTPUT"}]),

@@ -196,5 +196,6 @@ class Store:
                     db.execute("INSERT INTO items (item_id, tenant_id, code, updated_ms, doc) VALUES (?,?,?,?,?)",
                                (doc["ItemID"], tenant, doc["Code"], base, dumps(doc)))
             books.seed_invoices(self, seed.HARBOUR_ID, seed.harbour_invoices())
+            self.set_meta(f"invno:{seed.HARBOUR_ID}", str(seed.HARBOUR_NEXT_INVOICE_NUMBER))
             self.set_meta("seeded", "1")
             self.set_meta("clock_offset", str(self.clock.offset))

@@ -50,16 +50,22 @@ def page():
         page = context.new_page()
         errors = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
+        # the Content-Security-Policy refuses what it must (inline script, eval, inline
+        # style): Chromium says so on the console, and no page of Factory may need it
+        page.on("console", lambda msg: errors.append(msg.text)
+                if msg.type == "error" and "Content Security Policy" in msg.text else None)
         yield page
         context.close()
         browser.close()
-        assert errors == [], errors  # no JavaScript errors on any page
+        assert errors == [], errors  # no JavaScript errors and no refused script or style on any page
 
 
 def settled(page):
     """htmx wires new content up when it settles (20 ms after the swap); a person is never
     that fast, Playwright is."""
-    page.wait_for_function("document.readyState === 'complete' && window.htmx"
+    # a function, not an expression: Playwright would eval() an expression, which the
+    # page's Content-Security-Policy refuses
+    page.wait_for_function("() => document.readyState === 'complete' && !!window.htmx"
                            " && !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')")
 
 

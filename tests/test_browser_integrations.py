@@ -18,6 +18,7 @@ from werkzeug.serving import make_server
 from factory_app.localredis import free_port
 
 from .conftest import make_app
+from .test_integrations import MAPPING
 from .test_browser import page, settled, shot, sign_up  # noqa: F401  (fixture and helpers)
 
 pytestmark = pytest.mark.browser
@@ -184,10 +185,8 @@ def test_invoice_sent_then_paid_in_xero_locks_the_order(payment_world, page):  #
     page.click("button:has-text('Import customers')")
     expect(page.locator("#run-import_customers")).to_contain_text("imported", timeout=30_000)
     page.reload()
-    page.select_option("#sales_account_code", "200")
-    page.select_option("#purchase_account_code", "300")
-    page.select_option("#tax_code_taxable", "OUTPUT")
-    page.select_option("#tax_code_free", "EXEMPTOUTPUT")
+    for field, code in MAPPING.items():
+        page.select_option(f"#{field}", code)
     page.click("button:has-text('Save mapping')")
     page.check("input[name=send_invoices]")
     page.check("input[name=status][value=approved]")

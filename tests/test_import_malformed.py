@@ -143,7 +143,7 @@ def test_the_sync_skips_and_logs_malformed_contacts_items_accounts_tax_rates_and
         {"InvoiceID": bad_invoice, "InvoiceNumber": "INV-BAD", "Status": "AUTHORISED", "Total": "110.00",
          "AmountPaid": 0, "AmountDue": 110}])
     with xero_app.app_context():  # two invoices Factory sent: a part-paid one, and the one Xero sends malformed
-        for doc_id, remote_id in ((1, invoices["INV-0002"]), (2, bad_invoice)):
+        for doc_id, remote_id in ((1, invoices["INV-0482"]), (2, bad_invoice)):
             db.session.add(DocumentPush(organisation_id=tenant.org_id, provider="xero", remote_org_id=HARBOUR_ID,
                                         doc_type="invoice", doc_id=doc_id, state="sent", remote_id=remote_id))
         db.session.commit()

@@ -21,6 +21,9 @@ from .conftest import PASSWORD, make_app
 from .xero_flow import consent, local_path, query
 
 CALLBACK = "http://localhost/settings/integrations/xero/callback"
+# the Harbour organisation's accounts and tax rates, as an administrator maps them
+MAPPING = {"sales_account_code": "200", "sales_tax_taxable": "OUTPUT", "sales_tax_free": "EXEMPTOUTPUT",
+           "purchase_account_code": "300", "purchase_tax_taxable": "INPUT", "purchase_tax_free": "EXEMPTEXPENSES"}
 
 
 @pytest.fixture()
@@ -197,7 +200,9 @@ def test_refresh_rejected_needs_reconnect_with_banner(xero_app, admin, tenant, s
     page = admin.get("/customers").get_data(as_text=True)
     assert "no longer accepts Factory's connection" in page and "Reconnect" in page
     staff = login(xero_app, tenant.staff_email)
-    assert "no longer accepts" not in staff.get("/customers").get_data(as_text=True)
+    seen = staff.get("/customers").get_data(as_text=True)  # staff see it too, without the action
+    assert "no longer accepts" in seen and "an administrator must reconnect" in seen
+    assert 'href="/settings/integrations">Reconnect' not in seen
     # reconnecting replaces the broken connection
     connect(admin, ["Harbour"])
     assert the_connection(xero_app, tenant).status == "active"
@@ -280,9 +285,23 @@ def test_links_return_when_reconnecting_to_the_same_organisation(xero_app, admin
         row = conn_service.current_connection(tenant.org_id)
         assert [l.remote_id for l in db.session.scalars(conn_service.links_for(row, "customer"))] == ["abc"]
     admin.post("/settings/integrations/disconnect")
-    connect(admin, ["Second Brand"])
+    # another organisation is connected only once the switch is confirmed (issue 10 item 12)
+    response, _ = connect(admin, ["Second Brand"])
+    assert response.status_code == 302 and "/settings/integrations/choose/" in response.headers["Location"]
+    page = admin.get(response.headers["Location"]).get_data(as_text=True)
+    assert "linked to Harbour Sheet Metal (Sandbox), not to Second Brand Pty Ltd" in page
+    assert the_connection(xero_app, tenant) is None  # nothing connected yet
+    with xero_app.app_context():
+        pending = db.session.scalar(select(PendingAuthorisation))
+        [second] = conn_service.ConnectOutcome(pending=pending).choices
+    unconfirmed = admin.post(response.headers["Location"], data={"remote_org_id": second.remote_id})
+    assert unconfirmed.status_code == 200 and 'name="confirm_switch"' in unconfirmed.get_data(as_text=True)
+    assert the_connection(xero_app, tenant) is None
+    done = admin.post(response.headers["Location"], data={"remote_org_id": second.remote_id, "confirm_switch": "yes"})
+    assert done.status_code == 302
     with xero_app.app_context():
         row = conn_service.current_connection(tenant.org_id)
+        assert row.remote_org_name == "Second Brand Pty Ltd"
         assert db.session.scalars(conn_service.links_for(row, "customer")).all() == []
         assert db.session.scalar(select(func.count()).select_from(ExternalLink)) == 1  # kept, not deleted
 

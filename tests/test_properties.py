@@ -1,9 +1,14 @@
-"""Property-based: random form data posted to every create/edit route never causes a
-500, and a refused form leaves no partial rows behind."""
+"""Property-based: random form data (and bodies of any shape: JSON, files, repeated
+fields, ids beyond a column) posted to every create/edit route never causes a 500, and
+a refused form leaves no partial rows behind."""
+import io
+import json
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
+from werkzeug.datastructures import MultiDict
 
 from factory_app.extensions import db
 from factory_app.models import (
@@ -117,3 +122,38 @@ def test_signup_form(app, data):
 def test_nul_bytes_are_refused_not_stored(app, world):
     response = post_and_check(app, world["client"], "/customers/new", {"name": "Nul\x00Co"})
     assert response.status_code == 400
+
+
+ROUTES = [("/customers/new", PARTY_FIELDS, {}), ("/suppliers/inline", ["name", "email", "phone", "field"], HTMX),
+          ("/products/new", ["sku", "name", "sale_price", "purchase_cost"], {}), ("/orders/new", HEADER_FIELDS, {}),
+          ("/settings", ["name", "default_tax_rate", "payment_terms_days"], {}),
+          ("/signup", ["organisation", "name", "email", "password", "confirm"], {})]
+json_value = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | text,
+                          lambda inner: st.lists(inner, max_size=3) | st.dictionaries(text, inner, max_size=3),
+                          max_leaves=8)
+
+
+@fuzz
+@given(route=st.sampled_from(ROUTES), data=st.data(),
+       shape=st.sampled_from(["json", "file", "repeated", "huge-id"]))
+def test_any_body_shape_is_answered_without_a_500(app, world, route, data, shape):
+    """The shapes a security review sent: JSON bodies of any kind, a file in a text field,
+    a field sent twice, an id beyond what a column holds."""
+    url, names, headers = route
+    fields = data.draw(form(*names))
+    client = world["client"]
+    if shape == "json":
+        body = data.draw(st.one_of(json_value, st.dictionaries(st.sampled_from(names), json_value)))
+        response = client.post(url, data=json.dumps(body), content_type="application/json", headers=headers)
+    elif shape == "file":
+        target = data.draw(st.sampled_from(names))
+        response = client.post(url, headers=headers, content_type="multipart/form-data",
+                               data={**fields, target: (io.BytesIO(data.draw(st.binary(max_size=50))), "x.txt")})
+    elif shape == "repeated":
+        pairs = [(k, v) for k, v in fields.items()] + [(k, v + "2") for k, v in fields.items()]
+        response = client.post(url, data=MultiDict(pairs), headers=headers)
+    else:
+        huge = str(data.draw(st.integers(min_value=2 ** 63, max_value=10 ** 40)))
+        response = client.post(url, data={**fields, "customer_id": huge, "product_id": huge}, headers=headers)
+        assert client.get(f"/orders/{huge}").status_code == 404
+    assert response.status_code < 500, (url, shape, response.status_code)

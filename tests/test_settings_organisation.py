@@ -31,8 +31,8 @@ def saved(app, tenant):
 
 
 @pytest.mark.parametrize("value, error", [
-    ("", "Enter a rate (0 is fine)."), (" ", "Enter a rate (0 is fine)."), ("$", "Enter a rate (0 is fine)."),
-    (",", "Enter a rate (0 is fine)."), (" $ , ", "Enter a number."), (MISSING, "Enter a rate (0 is fine)."),
+    ("", "Enter a rate (0 is fine)."), (" ", "Enter a rate (0 is fine)."), ("$", "Enter a number."),
+    (",", "Enter a number."), (" $ , ", "Enter a number."), (MISSING, "Enter a rate (0 is fine)."),
     ("abc", "Enter a number."), ("NaN", "Enter a number."), ("1e5", "Enter a number."), ("-", "Enter a number."),
     ("-1", "Can&#39;t be less than 0."), ("100.5", "Can&#39;t be more than 100."),
     ("10.0001", "Use at most 3 decimal places."), ("9" * 40, "Enter a number."),
@@ -63,3 +63,25 @@ def test_good_values_are_saved(app, tenant):
     assert saved(app, tenant) == (Decimal("0"), 0)
     assert post(tenant.client(), default_tax_rate=" 12.5 ", payment_terms_days="365").status_code == 302
     assert saved(app, tenant) == (Decimal("12.5"), 365)
+
+
+def test_document_numbers_move_forward_only(app, tenant, client):
+    """Issue 10 item 16's way out of a number the package has already: Factory's next
+    invoice number can be moved past it, never back onto numbers Factory has used."""
+    from . import factories
+    with app.app_context():
+        customer = factories.customer(tenant.org_id)
+        factories.order(tenant.org_id, customer.id, lines=[(None, "1", "5", "0", "0")], status="invoiced")
+    form = {"name": "Acme Fabrication", "base_currency": "AUD", "timezone": "Australia/Sydney",
+            "default_tax_rate": "10", "payment_terms_days": "30", "next_order_number": "2",
+            "next_purchase_number": "1"}
+    back = client.post("/settings", data={**form, "next_invoice_number": "1", "name": "Renamed"})
+    assert back.status_code == 422 and "Numbers below 2 are taken already: choose 2 or more." in back.get_data(as_text=True)
+    with app.app_context():
+        org = db.session.get(Organisation, tenant.org_id)
+        assert (org.name, org.next_invoice_number) == ("Acme Fabrication", 2)  # nothing of it saved
+    assert client.post("/settings", data={**form, "next_invoice_number": "485"}).status_code == 302
+    with app.app_context():
+        customer = factories.customer(tenant.org_id, "Second Customer")
+        order = factories.order(tenant.org_id, customer.id, lines=[(None, "1", "5", "0", "0")], status="invoiced")
+        assert order.invoice.number == "INV-0485"

@@ -9,6 +9,7 @@ from rq import Queue, SimpleWorker
 from sqlalchemy import func, select
 
 from factory_app.accounting import connections as conn_service
+from factory_app.accounting import mapping as mapping_service
 from factory_app.accounting import provider as get_provider
 from factory_app.accounting import sync as sync_service
 from factory_app.accounting.base import RemoteContact
@@ -19,7 +20,7 @@ from factory_app.models import (AccountingConnection, Customer, ExternalLink, Im
 
 from . import factories
 from .conftest import HTMX
-from .test_integrations import admin, connect, sandbox, xero_app  # noqa: F401  (fixtures)
+from .test_integrations import MAPPING, admin, connect, sandbox, xero_app  # noqa: F401  (fixtures)
 
 
 def work(app):
@@ -73,6 +74,10 @@ def test_import_customers_links_creates_and_asks(xero_app, connected, tenant, fa
     assert run.created == 16
     done = connected.get(f"/settings/integrations/runs/{run.id}").get_data(as_text=True)
     assert "16 imported, 4 linked to existing, 1 need review" in done and "hx-trigger" not in done
+    # the progress component's last poll brings the review list and the log along (item 18)
+    last_poll = connected.get(f"/settings/integrations/runs/{run.id}", headers=HTMX).get_data(as_text=True)
+    assert '<section class="card" id="reviews" hx-swap-oob="true">' in last_poll
+    assert "Bayside Air Conditioning" in last_poll and '<div id="sync-log" hx-swap-oob="true">' in last_poll
     with xero_app.app_context():
         coastal = db.session.get(Customer, factory_customers["Coastal Kitchens Pty Ltd"])
         assert coastal.remote_state == "linked" and coastal.phone == "02 9555 0101"
@@ -89,7 +94,10 @@ def test_import_customers_links_creates_and_asks(xero_app, connected, tenant, fa
     assert "accounts@bayside-air.example" in page and "office@baysideair.example" in page
     linked = connected.post(f"/settings/integrations/reviews/{review.id}", headers=HTMX,
                             data={"action": "link", "local_id": str(factory_customers["Bayside Air Conditioning"])})
-    assert linked.status_code == 200 and "Linked" in linked.get_data(as_text=True)
+    body = linked.get_data(as_text=True)
+    assert linked.status_code == 200 and "Linked" in body
+    # that was the last one: the list says so, and its "all" buttons are gone (item 18)
+    assert "Reviewed" in body and "Create all as new" not in body and "Need review" not in body
 
     # importing again tomorrow creates nothing
     before = _counts(xero_app)
@@ -160,16 +168,38 @@ def test_update_accounting_data_renames_and_joins_a_running_sync(xero_app, conne
 
 
 def test_mapping_from_the_synced_lists(xero_app, connected, tenant):
+    """Issue 10 items 13 and 14: sales and purchases are mapped apart, the package's
+    defaults are proposed after an update, and sending waits for a saved mapping."""
     start(connected, "sync")
     work(xero_app)
-    bad = connected.post("/settings/integrations/mapping", data={"sales_account_code": "nope"}, follow_redirects=True)
-    assert "Choose from the lists" in bad.get_data(as_text=True)
-    connected.post("/settings/integrations/mapping", data={
-        "sales_account_code": "200", "purchase_account_code": "300", "tax_code_taxable": "OUTPUT",
-        "tax_code_free": "EXEMPTOUTPUT"})
     with xero_app.app_context():
         connection = conn_service.current_connection(tenant.org_id)
-        assert (connection.sales_account_code, connection.tax_code_free) == ("200", "EXEMPTOUTPUT")
+        assert mapping_service.proposed(connection) == {
+            "sales_account_code": "200", "sales_tax_taxable": "OUTPUT", "sales_tax_free": "EXEMPTOUTPUT",
+            "purchase_account_code": "300", "purchase_tax_taxable": "INPUT", "purchase_tax_free": "EXEMPTEXPENSES"}
+        assert connection.sales_account_code is None  # proposed, not saved
+        options = mapping_service.options(connection)
+        assert "OUTPUT" in {o.code for o in options["sales_tax_taxable"]}
+        assert "OUTPUT" not in {o.code for o in options["purchase_tax_taxable"]}  # a bill never takes GST on income
+    page = connected.get("/settings/integrations").get_data(as_text=True)
+    assert 'id="mapping-proposed"' in page and '<option value="INPUT" selected>' in page
+    refused = connected.post("/settings/integrations/sending", data={"send_invoices": "y"}, follow_redirects=True)
+    assert "Before invoices can be sent, save the account and tax mapping: sales account" in refused.get_data(as_text=True)
+    bad = connected.post("/settings/integrations/mapping", data={"sales_account_code": "nope"}, follow_redirects=True)
+    assert "Choose the sales account from the list" in bad.get_data(as_text=True)
+    bills_with_sales_gst = connected.post("/settings/integrations/mapping", follow_redirects=True,
+                                          data={**MAPPING, "purchase_tax_taxable": "OUTPUT"})
+    assert "Choose the tax rate for taxable purchases from the list" in bills_with_sales_gst.get_data(as_text=True)
+    connected.post("/settings/integrations/mapping", data=MAPPING)
+    assert connected.post("/settings/integrations/sending", data={"send_invoices": "y", "send_purchases": "y"}
+                          ).status_code == 302
+    with xero_app.app_context():
+        connection = conn_service.current_connection(tenant.org_id)
+        assert {f: getattr(connection, f) for f in MAPPING} == MAPPING
+        assert connection.send_invoices and connection.send_purchases and connection.mapping_proposed is None
+    emptied = connected.post("/settings/integrations/mapping", data={**MAPPING, "purchase_tax_free": ""},
+                             follow_redirects=True)
+    assert "Sending purchases is on, so it needs: tax rate for tax-free purchases" in emptied.get_data(as_text=True)
 
 
 def test_items_and_tax_rates_keep_their_sales_and_purchase_details(xero_app, connected, tenant):
@@ -248,7 +278,7 @@ def test_also_create_in_package_then_linked(xero_app, connected, tenant):
     relinked = connected.post(f"/customers/{party_id}/remote", data={"action": "link", "remote_id": remote_id}, headers=HTMX)
     assert "Linked to Xero" in relinked.get_data(as_text=True)
     bogus = connected.post(f"/customers/{party_id}/remote", data={"action": "link", "remote_id": "nope"}, headers=HTMX)
-    assert bogus.status_code == 422
+    assert bogus.status_code == 409
 
 
 def test_inline_form_tickbox_and_the_unique_name_rule(xero_app, connected, tenant):
@@ -370,7 +400,7 @@ def test_review_conflicts_are_refused_not_500(xero_app, connected, tenant, facto
         review_id = review.id
     response = connected.post(f"/settings/integrations/reviews/{review_id}", headers=HTMX,
                               data={"action": "link", "local_id": str(bayside)})
-    assert response.status_code == 422 and "linked to another contact" in response.headers["HX-Trigger"]
+    assert response.status_code == 409 and "linked to another contact" in response.headers["HX-Trigger"]
     everything = connected.post("/settings/integrations/reviews", data={"action": "create"})
     assert everything.status_code == 302
     assert connected.get("/settings/integrations/log?page=99999999999999999999").status_code == 200

@@ -55,9 +55,15 @@ class ReconnectNeeded(ProviderError):
 
 
 class Rejected(ProviderError):
-    def __init__(self, message: str, details: list[str] | None = None):
+    """`reason` names a refusal the engines answer in their own words (the adapter
+    recognises the package's): DUPLICATE_NUMBER, the document number is taken there."""
+
+    DUPLICATE_NUMBER = "duplicate_number"
+
+    def __init__(self, message: str, details: list[str] | None = None, reason: str | None = None):
         super().__init__(message)
         self.details = details or []
+        self.reason = reason
 
 
 # --- identity -------------------------------------------------------------------------
@@ -213,7 +219,9 @@ class DocumentDraft:
     due_date: object
     currency: str
     lines: tuple[DocumentLine, ...]
-    approved: bool = False  # draft in the package, or approved/authorised
+    # draft in the package, or approved/authorised; None: as it is there (an update never
+    # changes the status the package holds)
+    approved: bool | None = False
 
 
 @dataclass(frozen=True)
@@ -264,6 +272,18 @@ class AccountingProvider(ABC):
     def disconnect(self, access_token: str | None, refresh_token: str | None,
                    organisation: RemoteOrganisation) -> DisconnectResult: ...
 
+    def release_organisation(self, access_token: str, organisation: RemoteOrganisation) -> None:
+        """Remove Factory's connection to one organisation the login granted but Factory
+        does not keep (where one consent can grant several). Packages whose consent
+        grants one organisation have nothing to release."""
+
+    def propose_mapping(self, accounts: list["RemoteAccount"], tax_rates: list["RemoteTaxRate"],
+                        default_rate: Decimal) -> dict[str, str]:
+        """The package's own defaults for the mapping fields (factory_app.accounting.mapping:
+        sales_account_code, sales_tax_taxable, ...), from its synced accounts and tax
+        rates; a field that can't be told is left out."""
+        return {}
+
     # reads, page by page, modified since a bookmark
     @abstractmethod
     def contacts(self, session: "ApiSession", page: int = 1,
@@ -311,21 +331,12 @@ class AccountingProvider(ABC):
         one Page of PaymentState (and the documents that could not be read)."""
 
     @abstractmethod
-    def find_document(self, session: "ApiSession", kind: str, reference: str,
-                      contact_remote_id: str | None = None) -> PaymentState | None:
-        """The document Factory sent with this reference (to this contact, when given), if
-        the package has it (to recover when a create's response was lost)."""
-
-    def find_documents(self, session: "ApiSession", kind: str, references: list[str],
-                       contacts: dict[str, str] | None = None) -> dict[str, PaymentState]:
-        """find_document for several references (each to its contact in `contacts`, when
-        given): {reference: state} for those found."""
-        found = {}
-        for reference in references:
-            state = self.find_document(session, kind, reference, (contacts or {}).get(reference))
-            if state is not None:
-                found[reference] = state
-        return found
+    def find_documents(self, session: "ApiSession", drafts: list[DocumentDraft]) -> list[PaymentState | None]:
+        """For each draft, the document the package holds for it, if any: how Factory
+        recovers a create whose answer was lost before sending it again. Found by what the
+        package keeps unique of a document (its number, when Factory numbers documents),
+        else by what tells it apart best (contact, date, reference, amount); one result
+        per draft, in order."""
 
     def document_url(self, kind: str, remote_id: str) -> str | None:
         return None

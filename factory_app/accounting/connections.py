@@ -9,18 +9,18 @@ Callers get their ApiSession before writing anything in the same transaction.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Callable, TypeVar
 
 from flask import current_app, has_request_context
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from ..extensions import db
 from ..jobs import redis_connection
 from ..models import (
-    ACTIVE, DISCONNECTED, NEEDS_RECONNECT, AccountingConnection, ExternalLink, PendingAuthorisation,
+    ACTIVE, DISCONNECTED, NEEDS_RECONNECT, AccountingConnection, DocumentPush, ExternalLink, PendingAuthorisation,
 )
 from ..models.types import utcnow
 from . import provider as get_provider
@@ -32,9 +32,9 @@ from .crypto import decrypt, encrypt
 from .ratelimit import Budget
 
 REFRESH_MARGIN = timedelta(minutes=2)
-CARRIED_OVER = ("contacts_bookmark", "items_bookmark", "sales_account_code", "purchase_account_code",
-                "tax_code_taxable", "tax_code_free", "send_invoices", "send_purchases", "approve_documents",
-                "last_update_at")
+CARRIED_OVER = ("contacts_bookmark", "items_bookmark", "sales_account_code", "sales_tax_taxable", "sales_tax_free",
+                "purchase_account_code", "purchase_tax_taxable", "purchase_tax_free", "mapping_proposed",
+                "send_invoices", "send_purchases", "approve_documents", "document_numbers", "last_update_at")
 PENDING_LIFETIME = timedelta(minutes=15)
 T = TypeVar("T")
 
@@ -50,13 +50,55 @@ class ConnectError(Exception):
 @dataclass
 class ConnectOutcome:
     connection: AccountingConnection | None = None
-    pending: PendingAuthorisation | None = None  # set when the user must pick an organisation
+    pending: PendingAuthorisation | None = None  # set when the user must pick (or confirm) an organisation
+    problems: list[str] = field(default_factory=list)  # what could not be tidied in the package
 
     @property
     def choices(self) -> list[RemoteOrganisation]:
         if self.pending is None:
             return []
         return [RemoteOrganisation(**c) for c in json.loads(self.pending.choices_json or "[]")]
+
+
+@dataclass
+class Switch:
+    """What connecting a different remote organisation than the last one changes: the
+    links, sent documents and settings of Factory belong to the last one."""
+    previous_name: str
+    chosen_name: str
+    customers: int
+    suppliers: int
+    products: int
+    documents: int
+
+    @property
+    def has_links(self) -> bool:
+        return bool(self.customers or self.suppliers or self.products or self.documents)
+
+
+def last_remote_org(organisation_id: int, provider_key: str) -> AccountingConnection | None:
+    """The connection this organisation last had to this package (open or closed)."""
+    return db.session.scalar(select(AccountingConnection).where(
+        AccountingConnection.organisation_id == organisation_id, AccountingConnection.provider == provider_key)
+        .order_by(AccountingConnection.id.desc()))
+
+
+def switch_for(organisation_id: int, provider_key: str, chosen: RemoteOrganisation) -> Switch | None:
+    """None when connecting `chosen` changes nothing linked (the same organisation as last
+    time, or nothing was ever linked); else what would change."""
+    last = last_remote_org(organisation_id, provider_key)
+    if last is None or last.remote_org_id == chosen.remote_id:
+        return None
+    counts = dict(db.session.execute(
+        select(ExternalLink.local_type, func.count()).where(
+            ExternalLink.organisation_id == organisation_id, ExternalLink.provider == provider_key,
+            ExternalLink.remote_org_id == last.remote_org_id).group_by(ExternalLink.local_type)).all())
+    documents = db.session.scalar(select(func.count()).select_from(DocumentPush).where(
+        DocumentPush.organisation_id == organisation_id, DocumentPush.provider == provider_key,
+        DocumentPush.remote_org_id == last.remote_org_id))
+    switch = Switch(previous_name=last.remote_org_name, chosen_name=chosen.name, customers=counts.get("customer", 0),
+                    suppliers=counts.get("supplier", 0), products=counts.get("product", 0), documents=documents or 0)
+    return switch if switch.has_links else None
 
 
 # --- reading ----------------------------------------------------------------------------
@@ -143,9 +185,11 @@ def finish_connect(organisation_id: int, user_id: int, provider_key: str, *, sta
         _revoke_quietly(adapter, tokens)
         raise ConnectError(f"Your {adapter.display_name} login has no organisation that Factory may use. "
                            "Choose an organisation on the consent page.")
-    if len(choices) == 1:
+    if len(choices) == 1 and switch_for(organisation_id, provider_key, choices[0]) is None:
         db.session.delete(pending)
         return ConnectOutcome(connection=_open_connection(organisation_id, user_id, provider_key, tokens, choices[0]))
+    # several organisations to choose from, or one that isn't the one the links belong to:
+    # the user chooses, or confirms the switch, on Factory's page
     pending.access_token_enc = encrypt(tokens.access_token)
     pending.refresh_token_enc = encrypt(tokens.refresh_token)
     pending.access_expires_at = tokens.expires_at
@@ -163,16 +207,62 @@ def pending_choice(organisation_id: int, user_id: int, pending_id: int) -> Conne
     return ConnectOutcome(pending=pending)
 
 
-def choose_organisation(organisation_id: int, user_id: int, pending_id: int, remote_org_id: str) -> AccountingConnection:
+class SwitchNeedsConfirming(ConnectError):
+    """The chosen organisation isn't the one Factory's links belong to: say what changes."""
+
+    def __init__(self, switch: Switch, chosen: RemoteOrganisation):
+        super().__init__(f"Confirm that {chosen.name} should replace {switch.previous_name}.")
+        self.switch, self.chosen = switch, chosen
+
+
+def choose_organisation(organisation_id: int, user_id: int, pending_id: int, remote_org_id: str,
+                        confirm_switch: bool = False) -> ConnectOutcome:
+    """Connect the organisation chosen; the others the user ticked at the package's
+    consent are removed from Factory's connections there (Factory keeps one), so none
+    can be picked up by mistake later. Choosing another organisation than the one the
+    links belong to needs `confirm_switch`."""
     outcome = pending_choice(organisation_id, user_id, pending_id)
     chosen = next((c for c in outcome.choices if c.remote_id == remote_org_id), None)
     if chosen is None:
         raise ConnectError("Choose one of the organisations listed.")
     pending = outcome.pending
+    switch = switch_for(organisation_id, pending.provider, chosen)
+    if switch is not None and not confirm_switch:
+        raise SwitchNeedsConfirming(switch, chosen)
     tokens = TokenSet(access_token=decrypt(pending.access_token_enc), refresh_token=decrypt(pending.refresh_token_enc),
                       expires_at=pending.access_expires_at, scope=pending.scopes or "")
     db.session.delete(pending)
-    return _open_connection(organisation_id, user_id, pending.provider, tokens, chosen)
+    connection = _open_connection(organisation_id, user_id, pending.provider, tokens, chosen)
+    problems = _release_others(get_provider(pending.provider), tokens.access_token, outcome.choices, chosen)
+    return ConnectOutcome(connection=connection, problems=problems)
+
+
+def cancel_choice(organisation_id: int, user_id: int, pending_id: int) -> list[str]:
+    """The user left the chooser: nothing is connected, and the organisations this
+    sign-in reaches are removed from Factory's connections in the package, all but the
+    one Factory is connected to now (a reconnect left half-way keeps what it had; the
+    token is not revoked, since revoking may end the other connections of the login too).
+    Returns what could not be removed."""
+    outcome = pending_choice(organisation_id, user_id, pending_id)
+    pending = outcome.pending
+    current = current_connection(organisation_id)
+    kept = RemoteOrganisation(remote_id=current.remote_org_id if current is not None else "", name="")
+    access = decrypt(pending.access_token_enc)
+    db.session.delete(pending)
+    return _release_others(get_provider(pending.provider), access, outcome.choices, kept) if access else []
+
+
+def _release_others(adapter, access_token: str, choices: list[RemoteOrganisation], kept: RemoteOrganisation) -> list[str]:
+    problems = []
+    for other in choices:
+        if other.remote_id == kept.remote_id:
+            continue
+        try:
+            adapter.release_organisation(access_token, other)
+        except ProviderError as exc:
+            problems.append(f"Factory could not remove its connection to {other.name} in {adapter.display_name} "
+                            f"({exc.message}); remove it under Connected apps there.")
+    return problems
 
 
 def _open_connection(organisation_id, user_id, provider_key, tokens: TokenSet,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from ..models import AccountingConnection, ExternalLink, Party, RemoteRecord
@@ -81,7 +82,13 @@ def link(connection: AccountingConnection, record, remote_id: str) -> ExternalLi
                        remote_org_id=connection.remote_org_id, local_type=local_type(record), local_id=record.id,
                        remote_id=remote.remote_id, remote_name=remote.name if kind == "contact" else
                        f"{remote.code} — {remote.name}")
-    db.session.add(row)
+    try:
+        with db.session.begin_nested():
+            db.session.add(row)
+    except IntegrityError:  # linked by a request at the same moment (a double click)
+        row = link_of(connection, record)
+        if row is None or row.remote_id != remote.remote_id:
+            raise Rejected("It was linked to another record a moment ago; this is its link now.") from None
     if isinstance(record, Party):
         record.remote_state, record.remote_message = "linked", None
     db.session.flush()

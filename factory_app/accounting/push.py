@@ -10,11 +10,13 @@ document until it is reconnected.
 from __future__ import annotations
 
 import hashlib
+import json
 from datetime import datetime, timedelta
 from decimal import Decimal
 
 from flask import current_app
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import flag_modified
 
 from ..extensions import db
@@ -26,6 +28,7 @@ from ..models.types import utcnow
 from ..money import format_money
 from . import connections as conn_service
 from . import links as link_service
+from . import mapping as mapping_service
 from . import provider as get_provider
 from .base import DocumentDraft, DocumentLine, PaymentState, ProviderError, ReconnectNeeded, Rejected, RetriableError
 
@@ -58,7 +61,11 @@ def request_push(doc_type: str, doc, *, only_if_sent: bool = False, force: bool 
             return None
         push = DocumentPush(organisation_id=doc.organisation_id, provider=connection.provider,
                             remote_org_id=connection.remote_org_id, doc_type=doc_type, doc_id=doc.id, attempts=0)
-        db.session.add(push)
+        try:
+            with db.session.begin_nested():
+                db.session.add(push)
+        except IntegrityError:  # an identical request (a double click on Send) made it a moment ago
+            push = push_for(doc_type, doc, connection.remote_org_id)
     if push.has_payments:
         return push  # the package holds a paid document: nothing more is sent
     if push.state == "sent" and push.pushed_version == doc.version:
@@ -169,7 +176,8 @@ def _send_batch(connection: AccountingConnection, own: DocumentPush, lock) -> st
             continue
         try:
             # the version is taken with the draft: the document may be edited meanwhile
-            batch.append((push, doc, build_draft(connection, push.doc_type, doc), doc.version))
+            batch.append((push, doc, build_draft(connection, push.doc_type, doc, new=push.remote_id is None),
+                          doc.version))
         except Rejected as exc:
             push.state, push.message = "failed", exc.message
         except RetriableError as exc:  # e.g. its contact is still being created in the package
@@ -195,14 +203,16 @@ def _send(connection, adapter, batch, lock) -> str:
         unsure = [(push, draft) for push, _, draft, _ in batch if push.remote_id is None and push.unconfirmed_since]
         if unsure:
             # an earlier request may have created these and lost its answer (a dropped
-            # connection, a killed worker): find them by reference before creating
-            kind = unsure[0][1].kind
-            found = conn_service.call(connection, lambda s: adapter.find_documents(
-                s, kind, [draft.reference for _, draft in unsure],
-                {draft.reference: draft.contact_remote_id for _, draft in unsure}))
-            for push, draft in unsure:
-                if draft.reference in found:
-                    push.remote_id = found[draft.reference].remote_id
+            # connection, a killed worker): find them (by what the package keeps unique of
+            # a document) before creating; one another push already holds is not ours
+            found = conn_service.call(connection, lambda s: adapter.find_documents(s, [d for _, d in unsure]))
+            ids = [state.remote_id for state in found if state is not None]
+            held = set(db.session.scalars(select(DocumentPush.remote_id).where(
+                DocumentPush.organisation_id == connection.organisation_id,
+                DocumentPush.remote_org_id == connection.remote_org_id, DocumentPush.remote_id.in_(ids)))) if ids else set()
+            for (push, _), state in zip(unsure, found):
+                if state is not None and state.remote_id not in held:
+                    push.remote_id = state.remote_id
         now = utcnow()
         for push in pushes:
             if push.remote_id is None:
@@ -225,16 +235,16 @@ def _send(connection, adapter, batch, lock) -> str:
             _settle(pushes, "queued", None)
             outcomes = [_send(connection, adapter, [item], lock) for item in batch]
             return outcomes[0]
-        _settle(pushes, "failed", exc.message)
+        _settle(pushes, "failed", _refusal(exc, batch[0][2], adapter))
         return "failed"
     db.session.expire_all()
     rows = {p.id: p for p in db.session.scalars(select(DocumentPush).where(
         DocumentPush.id.in_(versions)).with_for_update())}
-    for (push, doc, _, version), result in zip(batch, results):
+    for (push, doc, draft, version), result in zip(batch, results):
         push = rows[push.id]
         push.unconfirmed_since = None
         if isinstance(result, Rejected):
-            push.state, push.message = "failed", result.message
+            push.state, push.message = "failed", _refusal(result, draft, adapter)
             continue
         _store_state(push, result)
         push.pushed_version = version
@@ -249,12 +259,27 @@ def _send(connection, adapter, batch, lock) -> str:
     return rows[pushes[0].id].state
 
 
+def _refusal(exc: Rejected, draft: DocumentDraft, adapter) -> str:
+    """What a person reads of a refusal: the package's words, or ours where we know more."""
+    if exc.reason == Rejected.DUPLICATE_NUMBER:
+        what = "invoice" if draft.kind == "sales_invoice" else "bill"
+        return (f"{adapter.display_name} already has an {what} numbered {draft.number or '(this number)'} "
+                f"(keyed in there by hand, perhaps), and keeps numbers unique. Move Factory's next number past it "
+                f"(Settings), or let {adapter.display_name} number documents (Settings > Integrations > Sending "
+                "documents), then press Retry.")
+    return exc.message
+
+
 def _idempotency_key(batch) -> str:
-    """The same documents at the same versions always make the same key."""
+    """The same documents at the same versions, drafted alike, always make the same key.
+    What is drafted is part of it: a document sent again after a setting changed (its
+    numbering, say) is another request, which the package must not answer from the first."""
+    def drafted(draft: DocumentDraft) -> str:
+        return hashlib.sha256(repr(draft).encode()).hexdigest()[:10]
     if len(batch) == 1:
-        push, doc, _, version = batch[0]
-        return f"factory-{push.doc_type}-{doc.id}-v{version}"
-    parts = ",".join(sorted(f"{doc.id}-v{version}" for _, doc, _, version in batch))
+        push, doc, draft, version = batch[0]
+        return f"factory-{push.doc_type}-{doc.id}-v{version}-{drafted(draft)}"
+    parts = ",".join(sorted(f"{doc.id}-v{version}-{drafted(draft)}" for _, doc, draft, version in batch))
     return f"factory-{batch[0][0].doc_type}s-{hashlib.sha256(parts.encode()).hexdigest()[:48]}"
 
 
@@ -317,9 +342,14 @@ def _store_state(push: DocumentPush, state: PaymentState) -> None:
     push.payment_checked_at = utcnow()
 
 
-def build_draft(connection: AccountingConnection, doc_type: str, doc) -> DocumentDraft:
+def build_draft(connection: AccountingConnection, doc_type: str, doc, new: bool = True) -> DocumentDraft:
     """The document as the package should hold it: linked contact, linked items where
-    products are linked, mapped accounts and tax rates, Factory's own amounts."""
+    products are linked, the accounts and tax rates mapped for its side (sales or
+    purchases; a linked item's own account and tax type for that side win), Factory's
+    own amounts. `new`: not in the package yet; only then does the "approved" setting
+    apply (a document already there keeps the status it has there). The order's own
+    reference (the customer's PO number) is the package's Reference; Factory's number is
+    the package's number unless the package numbers documents itself."""
     party = doc.customer if doc_type == "invoice" else doc.supplier
     link = db.session.scalar(conn_service.links_for(connection, party.kind).where(ExternalLink.local_id == party.id))
     if link is None and party.remote_state == "pending":
@@ -328,54 +358,80 @@ def build_draft(connection: AccountingConnection, doc_type: str, doc) -> Documen
                              reached=False)
     if link is None:
         raise Rejected(f"Link this {party.kind} to the accounting package first: {party.name} is not linked.")
-    account = connection.sales_account_code if doc_type == "invoice" else connection.purchase_account_code
-    if not account:
-        raise Rejected("Choose the " + ("sales" if doc_type == "invoice" else "purchases")
-                       + " account under Settings > Integrations > Accounts and tax.")
-    rates = {r.code: Decimal(r.data or "0") for r in db.session.scalars(select(RemoteRecord).where(
-        RemoteRecord.organisation_id == connection.organisation_id, RemoteRecord.remote_org_id == connection.remote_org_id,
-        RemoteRecord.kind == "tax_rate", RemoteRecord.archived.is_(False)))}
-    product_ids = [l.product_id for l in doc.lines if l.product_id]
-    item_codes = {}
-    if product_ids:
-        for product_link, code in db.session.execute(
-                select(ExternalLink.local_id, RemoteRecord.code).join(RemoteRecord, RemoteRecord.remote_id == ExternalLink.remote_id)
-                .where(ExternalLink.organisation_id == connection.organisation_id, ExternalLink.local_type == "product",
-                       ExternalLink.remote_org_id == connection.remote_org_id, ExternalLink.local_id.in_(product_ids),
-                       RemoteRecord.organisation_id == connection.organisation_id, RemoteRecord.kind == "item",
-                       RemoteRecord.remote_org_id == connection.remote_org_id)):
-            item_codes[product_link] = code
+    side = mapping_service.SIDES[doc_type]
+    gaps = mapping_service.missing(connection, side)
+    if gaps:
+        raise Rejected("The account and tax mapping is not complete (" + ", ".join(g.lower() for g in gaps)
+                       + " missing): an administrator must save it under Settings > Integrations > Accounts and tax.")
+    prefix = "sales" if side == "sales" else "purchase"
+    account = getattr(connection, f"{prefix}_account_code")
+    mapped = {True: getattr(connection, f"{prefix}_tax_taxable"), False: getattr(connection, f"{prefix}_tax_free")}
+    rates = mapping_service.rates_by_code(connection)
+    items = _linked_items(connection, [l.product_id for l in doc.lines if l.product_id])
     lines = []
     for line in doc.lines:
+        item = items.get(line.product_id) or {}
+        own_tax = item.get(f"{prefix}_tax_type")
+        if own_tax and own_tax in rates and rates[own_tax][0] == line.tax_rate and rates[own_tax][1 if side == "sales" else 2]:
+            tax_code = own_tax  # the item's own tax type, when it gives the line's rate
+        else:
+            tax_code = _tax_code(rates, side, mapped[line.tax_rate > 0], line.tax_rate)
         lines.append(DocumentLine(
             description=line.description or (line.product.name if line.product else "Item"),
             quantity=line.quantity, unit_price=line.unit_price, discount_percent=line.discount_percent,
-            tax_code=_tax_code(connection, rates, line.tax_rate), account_code=account,
-            item_code=item_codes.get(line.product_id), line_amount=line.line_subtotal))
+            tax_code=tax_code, account_code=item.get(f"{prefix}_account_code") or account,
+            item_code=item.get("code"), line_amount=line.line_subtotal))
     if not lines:
         raise Rejected("The document has no lines.")
+    approved = connection.approve_documents if new else None
+    ours = connection.document_numbers != "package"
     if doc_type == "invoice":
-        return DocumentDraft(kind="sales_invoice", contact_remote_id=link.remote_id, number=None,
-                             reference=doc.number, issue_date=doc.issue_date, due_date=doc.due_date,
-                             currency=doc.currency, lines=tuple(lines), approved=connection.approve_documents)
+        return DocumentDraft(kind="sales_invoice", contact_remote_id=link.remote_id, number=doc.number if ours and new else None,
+                             reference=doc.reference, issue_date=doc.issue_date, due_date=doc.due_date,
+                             currency=doc.currency, lines=tuple(lines), approved=approved)
     from ..models import Organisation
     org = db.session.get(Organisation, doc.organisation_id)
     due = doc.expected_date or (doc.order_date + timedelta(days=org.payment_terms_days))
-    return DocumentDraft(kind="bill", contact_remote_id=link.remote_id, number=doc.number, reference=doc.number,
-                         issue_date=doc.order_date, due_date=due, currency=org.base_currency, lines=tuple(lines),
-                         approved=connection.approve_documents)
+    return DocumentDraft(kind="bill", contact_remote_id=link.remote_id, number=doc.number if ours and new else None,
+                         reference=doc.reference, issue_date=doc.order_date, due_date=due, currency=org.base_currency,
+                         lines=tuple(lines), approved=approved)
 
 
-def _tax_code(connection: AccountingConnection, rates: dict[str, Decimal], rate: Decimal) -> str:
-    mapped = connection.tax_code_taxable if rate > 0 else connection.tax_code_free
-    if mapped and rates.get(mapped) == rate:
+def _linked_items(connection: AccountingConnection, product_ids: list[int]) -> dict[int, dict]:
+    """product id -> what the synced list keeps of its linked item (code, its own accounts
+    and tax types), for the products given; one query."""
+    if not product_ids:
+        return {}
+    items = {}
+    for product_id, code, data in db.session.execute(
+            select(ExternalLink.local_id, RemoteRecord.code, RemoteRecord.data)
+            .join(RemoteRecord, RemoteRecord.remote_id == ExternalLink.remote_id)
+            .where(ExternalLink.organisation_id == connection.organisation_id, ExternalLink.local_type == "product",
+                   ExternalLink.remote_org_id == connection.remote_org_id, ExternalLink.local_id.in_(product_ids),
+                   RemoteRecord.organisation_id == connection.organisation_id, RemoteRecord.kind == "item",
+                   RemoteRecord.remote_org_id == connection.remote_org_id)):
+        try:
+            details = json.loads(data or "{}")
+        except ValueError:
+            details = {}
+        items[product_id] = {**(details if isinstance(details, dict) else {}), "code": code}
+    return items
+
+
+def _tax_code(rates: dict[str, tuple[Decimal, bool, bool]], side: str, mapped: str | None, rate: Decimal) -> str:
+    """The mapped tax rate of this side when it is the line's rate; else the one rate of
+    this side with the line's rate (refused when there is none, or several)."""
+    usable = {code: r for code, (r, sales, purchases) in rates.items() if (sales if side == "sales" else purchases)}
+    if mapped and usable.get(mapped) == rate:
         return mapped
-    same = sorted(code for code, r in rates.items() if r == rate)
-    if mapped is None and not same:
-        raise Rejected("Choose the tax rates under Settings > Integrations > Accounts and tax.")
+    same = sorted(code for code, r in usable.items() if r == rate)
+    if len(same) == 1:
+        return same[0]
+    kind = "sales" if side == "sales" else "purchase"
     if not same:
-        raise Rejected(f"The accounting package has no tax rate of {rate.normalize()} %.")
-    return same[0]
+        raise Rejected(f"The accounting package has no {kind} tax rate of {rate.normalize()} %.")
+    raise Rejected(f"Several {kind} tax rates of the package are {rate.normalize()} % ({', '.join(same)}): "
+                   "an administrator must map the one to use under Settings > Integrations > Accounts and tax.")
 
 
 # --- payment state ----------------------------------------------------------------------
@@ -393,7 +449,8 @@ def refresh_payment_state(push: DocumentPush, timeout: float | None = None) -> b
     adapter = get_provider(connection.provider, config)
     try:
         state = conn_service.call(connection, lambda s: adapter.payment_state(s, push.remote_id))
-    except ProviderError:
+    except ProviderError as exc:  # unreachable, or an answer it can't read: the last known state stands
+        current_app.logger.warning("payment state of %s push %s not read: %s", push.doc_type, push.id, exc.message)
         return False
     _store_state(push, state)
     db.session.flush()
@@ -449,6 +506,77 @@ def handle_webhook_events(events: list[dict]) -> int:
 
 __all__ = ["build_draft", "check_payment_if_stale", "handle_webhook_events", "lock_reason_for", "push_document",
            "push_for", "refresh_payment_state", "request_push", "resend_stuck", "resume_waiting"]
+
+
+# --- what lists and banners show -----------------------------------------------------------
+
+PACKAGE_STATUSES = {"queued": "Queued", "sent": "Sent", "part_paid": "Part-paid", "paid": "Paid", "failed": "Failed"}
+ZERO = Decimal("0")
+
+
+def _status_condition(key: str):
+    """SQL for one package status (equality only: SQLite keeps money as exact text)."""
+    paid = DocumentPush.amount_paid.is_not(None) & (DocumentPush.amount_paid != ZERO)
+    sent = DocumentPush.state == "sent"
+    return {"queued": DocumentPush.state.in_(("queued", "waiting")), "failed": DocumentPush.state == "failed",
+            "sent": sent & ~paid, "part_paid": sent & paid & (DocumentPush.amount_due != ZERO),
+            "paid": sent & paid & (DocumentPush.amount_due == ZERO)}[key]
+
+
+def package_status(push: DocumentPush | None) -> str | None:
+    """The key of PACKAGE_STATUSES a document shows, or None (never sent)."""
+    if push is None:
+        return None
+    if push.state in ("queued", "waiting"):
+        return "queued"
+    if push.state == "failed":
+        return "failed"
+    if push.has_payments:
+        return "paid" if push.amount_due == 0 else "part_paid"
+    return "sent"
+
+
+def _pushes(organisation_id: int, doc_type: str):
+    """The pushes of this kind to the connected organisation (any, when none is connected)."""
+    query = select(DocumentPush).where(DocumentPush.organisation_id == organisation_id,
+                                       DocumentPush.doc_type == doc_type)
+    connection = conn_service.current_connection(organisation_id)
+    if connection is not None:
+        query = query.where(DocumentPush.remote_org_id == connection.remote_org_id)
+    return query
+
+
+def where_package_status(query, doc_type: str, model, organisation_id: int, key: str):
+    """A list's query, narrowed to the documents of this package status."""
+    if key not in PACKAGE_STATUSES:
+        return query
+    pushes = _pushes(organisation_id, doc_type).where(DocumentPush.doc_id == model.id, _status_condition(key))
+    return query.where(pushes.exists())
+
+
+def package_statuses(organisation_id: int, doc_type: str, doc_ids: list[int]) -> dict[int, str]:
+    """{document id: package status key} for a page of a list, in one query."""
+    if not doc_ids:
+        return {}
+    statuses = {}
+    for push in db.session.scalars(_pushes(organisation_id, doc_type).where(DocumentPush.doc_id.in_(doc_ids))
+                                   .order_by(DocumentPush.id)):
+        statuses[push.doc_id] = package_status(push)
+    return statuses
+
+
+def attention(organisation_id: int) -> dict[str, dict[str, int]]:
+    """What has not reached the package: {"waiting": {"invoice": 3, ...}, "failed": {...}}
+    (waiting: queued or parked for a reconnect). One grouped query."""
+    counts: dict[str, dict[str, int]] = {"waiting": {}, "failed": {}}
+    for doc_type, state, n in db.session.execute(
+            select(DocumentPush.doc_type, DocumentPush.state, func.count())
+            .where(DocumentPush.organisation_id == organisation_id,
+                   DocumentPush.state.in_(("queued", "waiting", "failed")))
+            .group_by(DocumentPush.doc_type, DocumentPush.state)):
+        bucket = counts["failed" if state == "failed" else "waiting"]
+        bucket[doc_type] = bucket.get(doc_type, 0) + n
+    return counts
 
 
 def push_view(doc_type: str, doc) -> dict:

@@ -33,6 +33,7 @@ from ..models import (
 )
 from ..models.types import utcnow
 from . import connections as conn_service
+from .mapping import propose as propose_mapping
 from . import provider as get_provider
 from .base import Page, ProviderError, ReconnectNeeded, RecordProblem, Rejected, RemoteContact, RetriableError
 
@@ -680,14 +681,26 @@ def _upsert_records(connection: AccountingConnection, kind: str, rows: list[dict
 
 # --- reviews ----------------------------------------------------------------------------
 
+def _claim_review(review: ImportReview, status: str) -> bool:
+    """Move the review out of "open" in the database first (an UPDATE ... WHERE status =
+    'open', which waits for a concurrent resolve of the same review): of two identical
+    requests at once, one resolves it and the other finds it resolved."""
+    claimed = db.session.execute(update(ImportReview).where(ImportReview.id == review.id, ImportReview.status == "open")
+                                 .values(status=status, resolved_at=utcnow())
+                                 .execution_options(synchronize_session=False)).rowcount
+    db.session.refresh(review, ["status", "resolved_at"])
+    return bool(claimed)
+
+
 def resolve_review(review: ImportReview, action: str, local_id: int | None = None) -> Party | None:
     """Link to a candidate, create a new record, or skip."""
+    if action not in ("skip", "link", "create"):
+        raise Rejected("Unknown action.")
     if review.status != "open":
         return None
     connection = conn_service.current_connection(review.organisation_id)
     if action == "skip":
-        review.status, review.resolved_at = "skipped", utcnow()
-        db.session.flush()
+        _claim_review(review, "skipped")
         return None
     if connection is None or connection.remote_org_id != review.remote_org_id:
         raise Rejected("Reconnect to the same organisation to resolve this.")
@@ -709,22 +722,21 @@ def resolve_review(review: ImportReview, action: str, local_id: int | None = Non
             raise Rejected("Choose one of the suggested records.")
         if db.session.scalar(links.where(ExternalLink.local_id == party.id)) is not None:
             raise Rejected(f"{party.name} is linked to another contact already; unlink it first on its page.")
+        if not _claim_review(review, "linked"):
+            return None  # resolved a moment ago (a double click)
         fill_only = True
-        review.status = "linked"
-    elif action == "create":
+    else:
+        if not _claim_review(review, "created"):
+            return None
         party = model(organisation_id=review.organisation_id)
         db.session.add(party)
         fill_only = False
-        review.status = "created"
-    else:
-        raise Rejected("Unknown action.")
     apply_contact(party, contact, fill_only=fill_only)
     db.session.flush()
     db.session.add(ExternalLink(organisation_id=review.organisation_id, provider=review.provider,
                                 remote_org_id=review.remote_org_id, local_type=review.local_type, local_id=party.id,
                                 remote_id=review.remote_id, remote_name=review.remote_name))
     party.remote_state = "linked"
-    review.resolved_at = utcnow()
     db.session.flush()
     return party
 
@@ -791,6 +803,9 @@ def _sync(run: SyncRun, connection: AccountingConnection) -> None:
                                                   is_customer=r.applies_to_sales, is_supplier=r.applies_to_purchases)
                                              for r in rates.items], replace=True, keep=_ids(rates.failures))
     run.pages_done += 1
+    # what is not mapped yet is proposed from the package's defaults, for an administrator to confirm
+    db.session.flush()
+    propose_mapping(connection)
     connection.last_update_at = datetime.now(timezone.utc)
     db.session.commit()
 

@@ -143,16 +143,22 @@ class XeroProvider(AccountingProvider):
                                    connection_id=row.get("id"))
                 for row in rows if row.get("tenantType", "ORGANISATION") == "ORGANISATION"]
 
+    def release_organisation(self, access_token, organisation) -> None:
+        """DELETE /connections/{id}: the connection id, not the tenant id. Already gone is fine."""
+        if not organisation.connection_id:
+            return
+        try:
+            self._send(requests.delete, f"{self.api_url}/connections/{organisation.connection_id}",
+                       timeout=self.timeout, headers=self._headers(access_token))
+        except ReconnectNeeded:
+            pass  # 404: Xero no longer has it
+
     def disconnect(self, access_token, refresh_token, organisation) -> DisconnectResult:
         result = DisconnectResult(connection_removed=False, token_revoked=False)
         if access_token and organisation.connection_id:
             try:
-                response = self._send(requests.delete,
-                                      f"{self.api_url}/connections/{organisation.connection_id}",
-                                      timeout=self.timeout, headers=self._headers(access_token))
-                result.connection_removed = response.status_code in (200, 204)
-            except ReconnectNeeded:
-                result.connection_removed = True  # already gone on Xero's side
+                self.release_organisation(access_token, organisation)
+                result.connection_removed = True
             except AccessTokenExpired:
                 result.problems.append("Factory could not be removed from Xero's connected apps: "
                                        "Xero no longer accepted Factory's access token.")
@@ -279,17 +285,29 @@ class XeroProvider(AccountingProvider):
         return result
 
     def save_documents(self, session, documents, idempotency_key) -> list[PaymentState | Rejected]:
-        """One POST /Invoices with summarizeErrors=false: Xero answers 200 with one element
-        per invoice sent, in order, each either saved or carrying its ValidationErrors."""
+        """New documents in one PUT /Invoices (create only: a number Xero already has is
+        refused as taken, where POST would update that other invoice), updates in one POST
+        /Invoices, each with summarizeErrors=false: Xero answers 200 with one element per
+        invoice sent, in order, each either saved or carrying its ValidationErrors."""
         if not documents or len(documents) > self.documents_per_call:
             raise ValueError(f"1 to {self.documents_per_call} documents per request")
-        data = self._api("POST", session, "Invoices", body={"Invoices": [_invoice_body(d, r) for d, r in documents]},
-                         params={"summarizeErrors": "false"}, idempotency_key=idempotency_key)
-        rows = data.get("Invoices") or []
-        if len(rows) != len(documents):
-            raise RetriableError(f"Xero answered for {len(rows)} of {len(documents)} invoices.")
-        return [Rejected(*_element_messages(row)) if row.get("HasErrors") or row.get("ValidationErrors")
-                else _payment_state(row) for row in rows]
+        results: list[PaymentState | Rejected | None] = [None] * len(documents)
+        groups = [("PUT", [i for i, (_, r) in enumerate(documents) if r is None]),
+                  ("POST", [i for i, (_, r) in enumerate(documents) if r is not None])]
+        both = all(indexes for _, indexes in groups)
+        for method, indexes in groups:
+            if not indexes:
+                continue
+            data = self._api(method, session, "Invoices", params={"summarizeErrors": "false"},
+                             body={"Invoices": [_invoice_body(*documents[i]) for i in indexes]},
+                             idempotency_key=f"{idempotency_key}-{method.lower()}" if both else idempotency_key)
+            rows = _listed(data, "Invoices")
+            if len(rows) != len(indexes):
+                raise RetriableError(f"Xero answered for {len(rows)} of {len(indexes)} invoices.")
+            for i, row in zip(indexes, rows):
+                results[i] = (_element_rejection(row) if row.get("HasErrors") or row.get("ValidationErrors")
+                              else _payment_state(row))
+        return results
 
     def payment_states(self, session, remote_ids, modified_since=None) -> Page:
         if not remote_ids:
@@ -299,30 +317,58 @@ class XeroProvider(AccountingProvider):
         states, failures = _read_each(_listed(data, "Invoices"), _payment_state)
         return Page(items=states, next_page=None, bookmark=None, failures=failures)
 
-    def find_document(self, session, kind, reference, contact_remote_id=None) -> PaymentState | None:
-        contacts = {reference: contact_remote_id} if contact_remote_id else None
-        return self.find_documents(session, kind, [reference], contacts).get(reference)
-
-    def find_documents(self, session, kind, references, contacts=None) -> dict[str, PaymentState]:
-        """One GET for up to 50 references (where Reference=="a" OR Reference=="b" ...). A
-        reference is free text in Xero (an invoice keyed in by hand may carry the same), so
-        a document counts only if it is also to the contact given for its reference."""
-        kind_code = "ACCREC" if kind == "sales_invoice" else "ACCPAY"
-        wanted = sorted({r for r in references if r})
-        found: dict[str, PaymentState] = {}
-        for start in range(0, len(wanted), self.documents_per_call):
-            chunk = wanted[start:start + self.documents_per_call]
-            where = " OR ".join(f'Reference=="{r.replace(chr(34), "")}"' for r in chunk)
-            if len(chunk) == 1:
-                where = f'Type=="{kind_code}" AND {where}'
-            data = self._api("GET", session, "Invoices", params={"where": where, "page": 1, "pageSize": 1000})
-            for row in data.get("Invoices") or []:
-                reference = row.get("Reference")
-                if row.get("Type") == kind_code and row.get("Status") not in ("DELETED", "VOIDED") \
-                        and reference in chunk and (contacts or {}).get(reference) in (
-                            None, (row.get("Contact") or {}).get("ContactID")):
-                    found.setdefault(reference, _payment_state(row))
+    def find_documents(self, session, drafts) -> list[PaymentState | None]:
+        """Numbered drafts: one GET of those numbers (InvoiceNumbers=, up to 50), each
+        counted only when it is of the draft's type and to its contact (an ACCPAY number
+        may repeat). Drafts Xero numbers itself: the contact's invoices of that type,
+        newest change first, matched by date, reference and amount (Xero keeps nothing
+        else unique of them; the request's Idempotency-Key guards those too)."""
+        found: list[PaymentState | None] = [None] * len(drafts)
+        numbered = [(i, d) for i, d in enumerate(drafts) if d.number]
+        for start in range(0, len(numbered), self.documents_per_call):
+            chunk = numbered[start:start + self.documents_per_call]
+            data = self._api("GET", session, "Invoices", params={
+                "InvoiceNumbers": ",".join(d.number for _, d in chunk), "page": 1, "pageSize": 1000})
+            rows = [row for row in _listed(data, "Invoices") if isinstance(row, dict)]
+            for i, draft in chunk:
+                row = next((r for r in rows if r.get("InvoiceNumber") == draft.number and _same_document(r, draft)), None)
+                found[i] = _payment_state(row) if row is not None else None
+        for i, draft in enumerate(drafts):
+            if draft.number:
+                continue
+            data = self._api("GET", session, "Invoices", params={
+                "ContactIDs": draft.contact_remote_id, "where": f'Type=="{_type_code(draft)}"',
+                "order": "UpdatedDateUTC DESC", "page": 1, "pageSize": 100})
+            subtotal = sum((l.line_amount for l in draft.lines), Decimal("0"))
+            row = next((r for r in _listed(data, "Invoices") if isinstance(r, dict) and _same_document(r, draft)
+                        and (r.get("Reference") or None) == (draft.reference or None)
+                        and _day(r.get("Date")) == draft.issue_date
+                        and _money(r.get("SubTotal")) == subtotal), None)
+            found[i] = _payment_state(row) if row is not None else None
         return found
+
+    def propose_mapping(self, accounts, tax_rates, default_rate) -> dict[str, str]:
+        """Xero's standard chart and tax types: 200 Sales and 300 Purchases (else the one
+        account of the type, if only one), GST on Income / on Expenses at the default
+        rate and the GST-free types (Australia; OUTPUT2/INPUT2 elsewhere, else the one
+        rate of the side at that rate)."""
+        proposal = {}
+        for field, codes, types in (("sales_account_code", ("200",), ("REVENUE", "SALES")),
+                                    ("purchase_account_code", ("300", "310"), ("DIRECTCOSTS",))):
+            fitting = [a for a in accounts if a.kind in types and not a.archived and a.code]
+            chosen = next((a.code for code in codes for a in fitting if a.code == code), None)
+            proposal[field] = chosen or (fitting[0].code if len(fitting) == 1 else None)
+        zero = Decimal("0")
+        for field, side, rate, codes in (
+                ("sales_tax_taxable", "sales", default_rate, ("OUTPUT", "OUTPUT2", "OUTPUT3")),
+                ("sales_tax_free", "sales", zero, ("EXEMPTOUTPUT", "ZERORATEDOUTPUT", "NONE")),
+                ("purchase_tax_taxable", "purchases", default_rate, ("INPUT", "INPUT2", "INPUT3")),
+                ("purchase_tax_free", "purchases", zero, ("EXEMPTEXPENSES", "ZERORATEDINPUT", "NONE"))):
+            fitting = [t for t in tax_rates if not t.archived and t.rate == rate
+                       and (t.applies_to_sales if side == "sales" else t.applies_to_purchases)]
+            chosen = next((t.code for code in codes for t in fitting if t.code == code), None)
+            proposal[field] = chosen or (fitting[0].code if len(fitting) == 1 else None)
+        return {field: code for field, code in proposal.items() if code}
 
     def document_url(self, kind, remote_id) -> str | None:
         if self.sandbox_url:
@@ -337,13 +383,27 @@ class XeroProvider(AccountingProvider):
 
 # --- mapping helpers ------------------------------------------------------------------
 
+def _type_code(draft: DocumentDraft) -> str:
+    return "ACCREC" if draft.kind == "sales_invoice" else "ACCPAY"
+
+
+def _same_document(row: dict, draft: DocumentDraft) -> bool:
+    """A listed invoice could be this draft's: same type, same contact, not deleted or voided."""
+    return (row.get("Type") == _type_code(draft) and row.get("Status") not in ("DELETED", "VOIDED")
+            and (row.get("Contact") or {}).get("ContactID") == draft.contact_remote_id)
+
+
+def _day(value):
+    moment = parse_xero_datetime(value) if isinstance(value, str) else None
+    return moment.date() if moment else None
+
+
 def _invoice_body(draft: DocumentDraft, remote_id: str | None) -> dict:
     body = {
-        "Type": "ACCREC" if draft.kind == "sales_invoice" else "ACCPAY",
+        "Type": _type_code(draft),
         "Contact": {"ContactID": draft.contact_remote_id},
         "Date": draft.issue_date.isoformat(), "DueDate": draft.due_date.isoformat(),
         "LineAmountTypes": "Exclusive", "CurrencyCode": draft.currency,
-        "Status": "AUTHORISED" if draft.approved else "DRAFT",
         "LineItems": [{
             "Description": l.description, "Quantity": l.quantity, "UnitAmount": l.unit_price,
             "DiscountRate": l.discount_percent, "LineAmount": l.line_amount,
@@ -352,10 +412,12 @@ def _invoice_body(draft: DocumentDraft, remote_id: str | None) -> dict:
             **({"ItemCode": l.item_code} if l.item_code else {}),
         } for l in draft.lines],
     }
+    if draft.approved is not None:  # None: an update leaves the status Xero holds
+        body["Status"] = "AUTHORISED" if draft.approved else "DRAFT"
     if draft.number:
         body["InvoiceNumber"] = draft.number
-    if draft.reference:
-        body["Reference"] = draft.reference
+    if draft.reference or remote_id:  # an update may clear it
+        body["Reference"] = draft.reference or ""
     if remote_id:
         body["InvoiceID"] = remote_id
     return body
@@ -387,6 +449,12 @@ def _problem_text(response: requests.Response) -> str:
     if isinstance(data, dict):
         return str(data.get("Detail") or data.get("detail") or data.get("Message") or data.get("Title") or "")
     return ""
+
+
+def _element_rejection(element: dict) -> Rejected:
+    message, details = _element_messages(element)
+    taken = any("must be unique" in m and "Invoice" in m for m in details)
+    return Rejected(message, details, reason=Rejected.DUPLICATE_NUMBER if taken else None)
 
 
 def _element_messages(element: dict) -> tuple[str, list[str]]:

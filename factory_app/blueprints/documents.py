@@ -15,12 +15,13 @@ from wtforms import DateField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
 from ..accounting import push as push_service
+from .. import once
 from ..extensions import db, htmx
-from ..forms import ExactDecimalField, IdSelectField, TrimmedStringField, choices
+from ..forms import ExactDecimalField, IdSelectField, TrimmedStringField, choices, parse_id
 from ..models import Product
 from ..services import ServiceError
 from ..services import documents as doc_service
-from ..web import get_or_404, org_id, org_select, redirect_to, render_invalid, toast_header
+from ..web import get_or_404, org_id, org_select, redirect_to, refusal, render_invalid, toast_header
 
 HUNDRED = Decimal(100)
 # A line's amount must fit NUMERIC(18, 2): 10^7 × 10^8 stays below 10^16.
@@ -44,6 +45,7 @@ class DocKind:
     create: Callable          # service: (organisation_id, data) -> document
     set_status: Callable      # service: (document, action) -> None
     plural_title: str = ""
+    push_type: str | None = None  # how the document itself goes to the accounting package, if it does
 
 
 class LineForm(FlaskForm):
@@ -86,9 +88,14 @@ def register_document_routes(bp: Blueprint, kind: DocKind, header_form_class) ->
         query = org_select(kind.model)
         if status in kind.statuses:
             query = query.where(kind.model.status == status)
+        package = request.args.get("package", "") if kind.push_type else ""
+        if package:
+            query = push_service.where_package_status(query, kind.push_type, kind.model, org_id(), package)
         docs = db.session.scalars(query.order_by(kind.model.id.desc()).limit(200)).all()
+        statuses = push_service.package_statuses(org_id(), kind.push_type, [d.id for d in docs]) if kind.push_type else {}
         template = "documents/_rows.html" if htmx and htmx.target == "doc-rows" else "documents/index.html"
-        return render_template(template, docs=docs, status=status, kind=kind)
+        return render_template(template, docs=docs, status=status, kind=kind, package=package,
+                               package_statuses=statuses)
 
     @bp.route("/new", methods=["GET", "POST"], endpoint="new")
     def new():
@@ -97,18 +104,22 @@ def register_document_routes(bp: Blueprint, kind: DocKind, header_form_class) ->
         party_field = getattr(form, kind.party_field)
         if request.method == "GET":
             form.order_date.data = date.today()
-            if request.args.get(kind.party_field, "").isdigit():
-                party_field.data = int(request.args[kind.party_field])
+            party_field.data = parse_id(request.args.get(kind.party_field))
         if form.validate_on_submit():
             try:
+                once.claim()
                 doc = kind.create(org_id(), form.to_data())
+            except once.Duplicate as duplicate:
+                return once.answer(duplicate, url_for(f"{kind.endpoint}.index"))
             except ServiceError as exc:
                 db.session.rollback()
                 party_field.errors.append(exc.message)
             else:
+                url = url_for(f"{kind.endpoint}.edit", doc_id=doc.id)
+                once.record(url)
                 db.session.commit()
                 flash(f"{kind.title} {doc.number} was created. Add its lines below.", "success")
-                return redirect_to(url_for(f"{kind.endpoint}.edit", doc_id=doc.id))
+                return redirect_to(url)
         if request.method == "POST":
             return render_invalid("documents/new.html", form=form, kind=kind)
         return render_template("documents/new.html", form=form, kind=kind)
@@ -145,7 +156,7 @@ def register_document_routes(bp: Blueprint, kind: DocKind, header_form_class) ->
 
     def refused(exc: ServiceError):
         """A change the rules refuse (locked lines): say so, swap nothing."""
-        return exc.message, 409, toast_header("error", exc.message)
+        return refusal(exc.message)
 
     @bp.route("/<int:doc_id>", methods=["GET", "POST"], endpoint="edit")
     def edit(doc_id):
@@ -177,7 +188,10 @@ def register_document_routes(bp: Blueprint, kind: DocKind, header_form_class) ->
     def add_line(doc_id):
         doc = get_or_404(kind.model, doc_id)
         try:
+            once.claim()
             doc_service.add_line(doc)
+        except once.Duplicate:  # a double click: the line is there already
+            return render_editor(get_or_404(kind.model, doc_id))
         except ServiceError as exc:
             db.session.rollback()
             return refused(exc)

@@ -5,18 +5,22 @@ from flask import Blueprint, abort, current_app, flash, render_template, request
 from flask_login import current_user
 
 from ..accounting import connections as conn_service
+from ..accounting import mapping as mapping_service
+from ..accounting import push as push_service
 from ..accounting import provider as get_provider
 from ..accounting import providers
 from ..accounting.connections import ConnectError
 from ..extensions import db, htmx
+from ..forms import parse_id
 from ..accounting import sync as sync_service
 from ..accounting.base import ProviderError
-from ..models import ImportReview, Party, PendingAuthorisation, RemoteRecord, SyncFailure, SyncRun
-from ..web import admin_required, get_or_404, org_id, org_select, redirect_to, toast_header
+from ..models import ImportReview, Party, PendingAuthorisation, SyncFailure, SyncRun
+from ..web import admin_required, get_or_404, org_id, org_select, redirect_to, refusal
 
 bp = Blueprint("integrations", __name__, url_prefix="/settings/integrations")
 LOG_PAGE = 20
 bp.add_app_template_global(sync_service.summary, "sync_summary")
+bp.add_app_template_global(push_service.PACKAGE_STATUSES, "PACKAGE_STATUSES")
 PROVIDER = "<any(xero):provider_key>"
 
 
@@ -27,14 +31,19 @@ def only_admins():
 
 
 def redirect_uri(provider_key: str) -> str:
+    """Where the package sends the user back: <PACKAGE>_REDIRECT_URI, else the callback
+    under FACTORY_EXTERNAL_URL. Never built from the request's Host header, which the
+    client chooses."""
     configured = current_app.config.get(f"{provider_key.upper()}_REDIRECT_URI")
-    return configured or url_for("integrations.callback", provider_key=provider_key, _external=True)
+    if configured:
+        return configured
+    base = (current_app.config.get("FACTORY_EXTERNAL_URL") or "http://127.0.0.1:5000").rstrip("/")
+    return base + url_for("integrations.callback", provider_key=provider_key)
 
 
 def _after_connect(connection) -> None:
     """A first "Update accounting data" starts by itself (the accounts and tax rates to map,
     the contacts to link to), and documents that waited for a reconnect go out now."""
-    from ..accounting import push as push_service
     try:
         sync_service.start_run(connection.organisation_id, current_user.id, "sync")
     except ProviderError:
@@ -53,14 +62,19 @@ def page_context():
         for run in db.session.scalars(org_select(SyncRun).where(SyncRun.kind != "create_contact")
                                       .order_by(SyncRun.id.desc()).limit(20)):
             latest.setdefault(run.kind, run)
-        reviews = db.session.scalars(org_select(ImportReview).where(
-            ImportReview.status == "open", ImportReview.remote_org_id == connection.remote_org_id)
-            .order_by(ImportReview.id)).all()
-        ids = {int(i) for r in reviews for i in r.candidate_ids.split(",") if i}
-        candidates = {p.id: p for p in db.session.scalars(org_select(Party).where(Party.id.in_(ids)))} if ids else {}
-        context.update(latest_runs=latest, reviews=reviews, candidates=candidates, **remote_choices(connection),
+        context.update(latest_runs=latest, **review_context(connection), **remote_choices(connection),
                        **log_context())
     return context
+
+
+def review_context(connection) -> dict:
+    """The open reviews of the connected organisation, with their candidates (one query each)."""
+    reviews = db.session.scalars(org_select(ImportReview).where(
+        ImportReview.status == "open", ImportReview.remote_org_id == connection.remote_org_id)
+        .order_by(ImportReview.id)).all()
+    ids = {int(i) for r in reviews for i in r.candidate_ids.split(",") if i}
+    candidates = {p.id: p for p in db.session.scalars(org_select(Party).where(Party.id.in_(ids)))} if ids else {}
+    return {"reviews": reviews, "candidates": candidates}
 
 
 @bp.route("")
@@ -100,6 +114,21 @@ def callback(provider_key):
     return redirect_to(url_for("integrations.index"))
 
 
+def _chooser(outcome, status: int = 200, switch=None, chosen_id: str | None = None):
+    """The organisation chooser: the one this Factory organisation was last connected to
+    is preselected; a different one is connected only once the switch is confirmed."""
+    last = conn_service.last_remote_org(org_id(), outcome.pending.provider)
+    choices = outcome.choices
+    if chosen_id is None:
+        known = {c.remote_id for c in choices}
+        chosen_id = last.remote_org_id if last is not None and last.remote_org_id in known else None
+        if chosen_id is None and len(choices) == 1:
+            chosen_id = choices[0].remote_id
+            switch = conn_service.switch_for(org_id(), outcome.pending.provider, choices[0])
+    return render_template("integrations/choose.html", outcome=outcome, provider=get_provider(outcome.pending.provider),
+                           chosen_id=chosen_id, switch=switch, last=last), status
+
+
 @bp.route("/choose/<int:pending_id>", methods=["GET", "POST"])
 def choose(pending_id):
     pending = get_or_404(PendingAuthorisation, pending_id)
@@ -107,23 +136,46 @@ def choose(pending_id):
         abort(404)
     try:
         outcome = conn_service.pending_choice(org_id(), current_user.id, pending_id)
-        if request.method == "POST":
-            connection = conn_service.choose_organisation(org_id(), current_user.id, pending_id,
-                                                          request.form.get("remote_org_id", ""))
-            db.session.commit()
-            _after_connect(connection)
-            flash(f"Connected to {connection.remote_org_name}.", "success")
-            return redirect_to(url_for("integrations.index"))
+        if request.method == "GET":
+            return _chooser(outcome)
+        chosen_id = request.form.get("remote_org_id", "")
+        done = conn_service.choose_organisation(org_id(), current_user.id, pending_id, chosen_id,
+                                                confirm_switch=request.form.get("confirm_switch") == "yes")
+    except conn_service.SwitchNeedsConfirming as exc:
+        db.session.rollback()
+        return _chooser(conn_service.pending_choice(org_id(), current_user.id, pending_id), 200, exc.switch,
+                        exc.chosen.remote_id)
+    except ConnectError as exc:
+        db.session.rollback()
+        if request.method == "POST" and "Choose one" in exc.message:
+            flash(exc.message, "error")
+            return _chooser(conn_service.pending_choice(org_id(), current_user.id, pending_id), 422)
+        flash(exc.message, "error")
+        return redirect_to(url_for("integrations.index"))
+    db.session.commit()
+    _after_connect(done.connection)
+    flash(f"Connected to {done.connection.remote_org_name}.", "success")
+    for problem in done.problems:
+        flash(problem, "error")
+    return redirect_to(url_for("integrations.index"))
+
+
+@bp.route("/choose/<int:pending_id>/cancel", methods=["POST"])
+def cancel_choice(pending_id):
+    pending = get_or_404(PendingAuthorisation, pending_id)
+    if pending.user_id != current_user.id:
+        abort(404)
+    try:
+        problems = conn_service.cancel_choice(org_id(), current_user.id, pending_id)
     except ConnectError as exc:
         db.session.rollback()
         flash(exc.message, "error")
-        if request.method == "POST" and "Choose one" in exc.message:
-            outcome = conn_service.pending_choice(org_id(), current_user.id, pending_id)
-            return render_template("integrations/choose.html", outcome=outcome,
-                                   provider=get_provider(outcome.pending.provider)), 422
-        return redirect_to(url_for("integrations.index"))
-    return render_template("integrations/choose.html", outcome=outcome,
-                           provider=get_provider(outcome.pending.provider))
+    else:
+        db.session.commit()
+        flash("Nothing was connected.", "info")
+        for problem in problems:
+            flash(problem, "error")
+    return redirect_to(url_for("integrations.index"))
 
 
 @bp.route("/disconnect", methods=["POST"])
@@ -142,17 +194,6 @@ def disconnect():
         flash(f"Disconnected from {name}. Factory is no longer a connected app in {package}; "
               "your Factory data stays as it was.", "success")
     return redirect_to(url_for("integrations.index"))
-
-
-@bp.app_context_processor
-def reconnect_banner():
-    """Administrators see, on every page, that a connection needs reconnecting."""
-    if not (current_user.is_authenticated and current_user.is_admin):
-        return {}
-    connection = conn_service.current_connection(current_user.organisation_id)
-    if connection is None or connection.status != "needs_reconnect":
-        return {}
-    return {"reconnect_needed": connection, "reconnect_package": get_provider(connection.provider)}
 
 
 # --- imports, "Update accounting data", review list, sync log, mapping ------------------
@@ -180,24 +221,33 @@ def start_run():
 
 @bp.route("/runs/<int:run_id>")
 def show_run(run_id):
-    """The progress component; it polls itself while the run is queued or running."""
-    return render_template("integrations/_run.html", run=_run_or_404(run_id))
+    """The progress component; it polls itself while the run is queued or running. The
+    poll that finds it finished also brings the review list and the sync log up to date
+    (out of band), so what the run found shows without a reload."""
+    run = _run_or_404(run_id)
+    context = {"run": run}
+    connection = conn_service.current_connection(org_id())
+    if not run.running and htmx and connection is not None:
+        context.update(finished_now=True, provider=get_provider(connection.provider), **review_context(connection),
+                       **log_context())
+    return render_template("integrations/_run.html", **context)
 
 
 @bp.route("/reviews/<int:review_id>", methods=["POST"])
 def resolve_review(review_id):
     review = get_or_404(ImportReview, review_id)
     try:
-        local_id = int(request.form.get("local_id") or 0) or None
-    except ValueError:
-        local_id = None
-    try:
-        sync_service.resolve_review(review, request.form.get("action", ""), local_id)
+        sync_service.resolve_review(review, request.form.get("action", ""), parse_id(request.form.get("local_id")))
     except ProviderError as exc:
         db.session.rollback()
-        return exc.message, 422, toast_header("error", exc.message)
+        return refusal(exc.message)
     db.session.commit()
-    return render_template("integrations/_review_row.html", review=review, candidates={})
+    # the list again: what still waits (the head counts it, and drops the buttons for all
+    # once nothing does), with this one shown as resolved
+    connection = conn_service.current_connection(org_id())
+    context = review_context(connection) if connection is not None else {"reviews": [], "candidates": {}}
+    context["reviews"] = sorted([*context["reviews"], review], key=lambda r: r.id)
+    return render_template("integrations/_reviews.html", provider=get_provider(review.provider), **context)
 
 
 @bp.route("/reviews", methods=["POST"])
@@ -274,37 +324,51 @@ def mapping():
     connection = conn_service.current_connection(org_id())
     if connection is None:
         abort(404)
-    records = remote_choices(connection)
-    allowed = {"sales_account_code": records["accounts"], "purchase_account_code": records["accounts"],
-               "tax_code_taxable": records["tax_rates"], "tax_code_free": records["tax_rates"]}
-    for field, options in allowed.items():
-        value = request.form.get(field) or None
-        if value is not None and value not in {o.code for o in options}:
-            flash("Choose from the lists (press Update accounting data if they are empty).", "error")
-            return redirect_to(url_for("integrations.index"))
-        setattr(connection, field, value)
+    try:
+        mapping_service.save(connection, {f.name: request.form.get(f.name) for f in mapping_service.FIELDS})
+    except ProviderError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+        return redirect_to(url_for("integrations.index"))
+    connection.mapping_proposed = None  # confirmed: what was proposed is now the mapping, or was changed
     db.session.commit()
     flash("Account and tax mapping saved.", "success")
     return redirect_to(url_for("integrations.index"))
 
 
 def remote_choices(connection):
-    def records(kind):
-        return db.session.scalars(org_select(RemoteRecord).where(
-            RemoteRecord.provider == connection.provider, RemoteRecord.remote_org_id == connection.remote_org_id,
-            RemoteRecord.kind == kind, RemoteRecord.archived.is_(False)).order_by(RemoteRecord.code)).all()
-    return {"accounts": records("account"), "tax_rates": records("tax_rate")}
+    return {"mapping_fields": mapping_service.FIELDS, "mapping_options": mapping_service.options(connection),
+            "mapping_proposed": mapping_service.proposed(connection)}
 
 
 @bp.app_context_processor
-def accounting_package():
-    """Every page knows whether a package is connected (for "Also create in …", link controls)."""
+def accounting_context():
+    """Every page knows whether a package is connected (for "Also create in …", the link
+    controls), and every user sees in a banner what has not reached it: documents waiting
+    while the connection needs an administrator, documents the package refused."""
     if not current_user.is_authenticated:
         return {}
     connection = conn_service.current_connection(current_user.organisation_id)
-    if connection is None or connection.status != "active":
+    if connection is None:
         return {"accounting": None}
-    return {"accounting": {"connection": connection, "name": get_provider(connection.provider).display_name}}
+    name = get_provider(connection.provider).display_name
+    context = {"accounting": {"connection": connection, "name": name} if connection.status == "active" else None}
+    counts = push_service.attention(current_user.organisation_id)
+    needs_reconnect = connection.status == "needs_reconnect"
+    if needs_reconnect or counts["failed"]:
+        context["banner"] = {"package": name, "connection": connection, "needs_reconnect": needs_reconnect,
+                             "waiting": _documents(counts["waiting"]) if needs_reconnect else None,
+                             "waiting_count": sum(counts["waiting"].values()),
+                             "failed": _documents(counts["failed"]), "failed_count": sum(counts["failed"].values()),
+                             "failed_kinds": sorted(counts["failed"])}
+    return context
+
+
+def _documents(counts: dict[str, int]) -> str:
+    """{"invoice": 3, "purchase": 1} -> "3 invoices and 1 purchase order"."""
+    names = {"invoice": ("invoice", "invoices"), "purchase": ("purchase order", "purchase orders")}
+    parts = [f"{n} {names[kind][n != 1]}" for kind, n in sorted(counts.items()) if n]
+    return " and ".join(parts)
 
 
 @bp.route("/sending", methods=["POST"])
@@ -312,9 +376,16 @@ def sending():
     connection = conn_service.current_connection(org_id())
     if connection is None:
         abort(404)
-    connection.send_invoices = request.form.get("send_invoices") == "y"
-    connection.send_purchases = request.form.get("send_purchases") == "y"
+    try:
+        mapping_service.set_sending(connection, request.form.get("send_invoices") == "y",
+                                    request.form.get("send_purchases") == "y")
+    except ProviderError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+        return redirect_to(url_for("integrations.index"))
     connection.approve_documents = request.form.get("status") == "approved"
+    if request.form.get("numbers") in ("factory", "package"):
+        connection.document_numbers = request.form["numbers"]
     db.session.commit()
     flash("Sending settings saved.", "success")
     return redirect_to(url_for("integrations.index"))

@@ -16,11 +16,12 @@ from ..accounting import links as link_service
 from ..accounting import provider as get_provider
 from ..accounting import sync as sync_service
 from ..accounting.base import ProviderError
+from .. import once
 from ..extensions import db, htmx
-from ..forms import TrimmedStringField
+from ..forms import TrimmedStringField, parse_id
 from ..models import ADDRESS_KINDS, Customer, Supplier
 from ..services import parties as party_service
-from ..web import get_or_404, org_id, org_select, redirect_to, render_invalid, toast_header
+from ..web import get_or_404, org_id, org_select, redirect_to, refusal, render_invalid
 
 bp = Blueprint("parties", __name__)
 KIND_BY_PLURAL = {"customers": Customer, "suppliers": Supplier}
@@ -68,7 +69,7 @@ class PartyForm(FlaskForm):
         for entry in self.people:
             raw_id = entry.form.id.data
             people.append({
-                "id": int(raw_id) if raw_id and str(raw_id).isdigit() else None,
+                "id": parse_id(raw_id),
                 "name": entry.form.name.data, "email": entry.form.email.data,
                 "phone": entry.form.phone.data,
             })
@@ -142,11 +143,17 @@ def new(plural):
     model = kind_of(plural)
     form = form_for()
     if form.validate_on_submit():
+        try:
+            once.claim()
+        except once.Duplicate as duplicate:
+            return once.answer(duplicate, url_for("parties.index", plural=plural))
         party = party_service.create_party(org_id(), model.label, form.to_data())
         also_create(party, form.also_create.data)
+        url = url_for("parties.show", plural=plural, party_id=party.id)
+        once.record(url)
         db.session.commit()
         flash(f"{party.name} was added.", "success")
-        return redirect_to(url_for("parties.show", plural=plural, party_id=party.id))
+        return redirect_to(url)
     if request.method == "POST":
         return render_invalid("parties/form.html", form=form, model=model, plural=plural, party=None)
     return render_template("parties/form.html", form=form, model=model, plural=plural, party=None)
@@ -204,6 +211,10 @@ def inline(plural):
         form.field.data = f"{model.label}_id"
     if not form.validate():
         return render_invalid("parties/_inline_form.html", form=form, model=model, plural=plural)
+    try:
+        once.claim()
+    except once.Duplicate:
+        return refusal("That was saved already.", 409, "info")
     party = party_service.create_party(org_id(), model.label, form.to_data())
     also_create(party, form.also_create.data)
     db.session.commit()
@@ -254,7 +265,7 @@ def remote_change(plural, party_id):
     connection = conn_service.current_connection(org_id())
     action = request.form.get("action", "")
     if connection is None or connection.status != "active":
-        return "No accounting package is connected.", 409, toast_header("error", "No accounting package is connected.")
+        return refusal("No accounting package is connected.")
     try:
         if action == "link":
             link_service.link(connection, party, request.form.get("remote_id", ""))
@@ -266,6 +277,6 @@ def remote_change(plural, party_id):
             abort(400)
     except ProviderError as exc:
         db.session.rollback()
-        return exc.message, 422, toast_header("error", exc.message)
+        return refusal(exc.message)
     db.session.commit()
     return render_template("parties/_remote.html", plural=plural, **remote_context(party))

@@ -11,6 +11,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional, Re
 from ..accounting import connections as conn_service
 from ..accounting import links as link_service
 from ..accounting.base import ProviderError
+from .. import once
 from ..extensions import db, htmx
 from ..forms import ExactDecimalField, TrimmedStringField
 from ..models import Product, RemoteRecord
@@ -65,11 +66,16 @@ def _save(product: Product | None):
     if form.validate_on_submit():
         target = product or Product(organisation_id=org_id())
         try:
+            if product is None:
+                once.claim()
             product_service.save_product(target, _data(form))
+        except once.Duplicate as duplicate:
+            return once.answer(duplicate, url_for("products.index"))
         except ServiceError as exc:
             db.session.rollback()
             getattr(form, exc.field).errors.append(exc.message)
         else:
+            once.record(url_for("products.edit", product_id=target.id))
             db.session.commit()
             flash(f"{target.name} was saved.", "success")
             return redirect_to(url_for("products.index"))

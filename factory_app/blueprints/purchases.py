@@ -20,7 +20,7 @@ KIND = DocKind(
     endpoint="purchases", title="Purchase order", plural_title="Purchase orders",
     price_label="Unit cost", show_discount=False, date_field="expected_date",
     date_label="Expected date", statuses=PURCHASE_STATUSES,
-    create=doc_service.create_purchase, set_status=doc_service.set_purchase_status,
+    create=doc_service.create_purchase, set_status=doc_service.set_purchase_status, push_type="purchase",
 )
 
 

@@ -11,7 +11,7 @@ from ..forms import IdSelectField, RequiredChoice
 from ..models import ORDER_STATUSES, Customer, Invoice, SalesOrder
 from ..services import ServiceError
 from ..services import documents as doc_service
-from ..web import get_or_404, org_select, redirect_to
+from ..web import get_or_404, org_id, org_select, redirect_to
 from .documents import DocKind, HeaderFormBase, register_document_routes
 
 bp = Blueprint("sales", __name__, url_prefix="/orders")
@@ -38,6 +38,14 @@ def create_invoice(doc_id):
     order = get_or_404(SalesOrder, doc_id)
     try:
         invoice = doc_service.create_invoice(order)
+    except doc_service.AlreadyInvoiced:
+        db.session.rollback()
+        order = get_or_404(SalesOrder, doc_id)
+        if order.invoice is not None:  # a double click: show the invoice the first one made
+            flash(f"Invoice {order.invoice.number} was created already.", "info")
+            return redirect_to(url_for("sales.invoice", invoice_id=order.invoice.id))
+        flash("This order was changed meanwhile; this is how it stands now.", "error")
+        return redirect_to(url_for("sales.edit", doc_id=order.id))
     except ServiceError as exc:
         db.session.rollback()
         flash(exc.message, "error")
@@ -49,8 +57,11 @@ def create_invoice(doc_id):
 
 @bp.route("/invoices")
 def invoices():
-    rows = db.session.scalars(org_select(Invoice).order_by(Invoice.id.desc()).limit(200)).all()
-    return render_template("sales/invoices.html", invoices=rows)
+    package = request.args.get("package", "")
+    query = push_service.where_package_status(org_select(Invoice), "invoice", Invoice, org_id(), package)
+    rows = db.session.scalars(query.order_by(Invoice.id.desc()).limit(200)).all()
+    return render_template("sales/invoices.html", invoices=rows, package=package,
+                           package_statuses=push_service.package_statuses(org_id(), "invoice", [i.id for i in rows]))
 
 
 @bp.route("/invoices/<int:invoice_id>")

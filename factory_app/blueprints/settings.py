@@ -8,7 +8,7 @@ from flask import Blueprint, flash, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, IntegerField, PasswordField, SelectField
-from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, StopValidation
+from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional
 
 from ..extensions import db
 from ..forms import ExactDecimalField, TrimmedStringField, choices
@@ -23,6 +23,7 @@ bp = Blueprint("settings", __name__, url_prefix="/settings")
 CURRENCIES = ("AUD", "NZD", "GBP", "USD", "EUR", "CAD", "SGD", "HKD", "ZAR", "IEP", "JPY", "CHF",
               "SEK", "NOK", "DKK", "INR", "MYR", "PHP", "THB", "AED")
 TIMEZONES = sorted(available_timezones())
+MAX_NUMBER = 99_999_999
 
 
 @bp.before_request
@@ -31,30 +32,21 @@ def only_admins():
     return None
 
 
-class NumberEntered:
-    """InputRequired looks at what was typed; the field reads " ", "$" or "," as no number
-    at all (None), which the NOT NULL column refuses. This asks for the number itself."""
-
-    def __init__(self, message: str):
-        self.message = message
-
-    def __call__(self, form, field):
-        if field.data is None and not field.errors:
-            raise StopValidation(self.message)
-
-
-TAX_RATE_MISSING = "Enter a rate (0 is fine)."
-
-
 class OrganisationForm(FlaskForm):
     name = TrimmedStringField("Business name", [DataRequired(), Length(max=120)])
     base_currency = SelectField("Base currency", choices=choices((c, c) for c in CURRENCIES))
     timezone = SelectField("Time zone", choices=choices((t, t.replace("_", " ")) for t in TIMEZONES))
     default_tax_rate = ExactDecimalField("Default tax rate (%)",
-                                         [InputRequired(TAX_RATE_MISSING), NumberEntered(TAX_RATE_MISSING)],
+                                         [InputRequired("Enter a rate (0 is fine).")],
                                          places=3, minimum=Decimal(0), maximum=Decimal(100), shown_places=0)
     payment_terms_days = IntegerField("Invoice due after (days)", [
         InputRequired("Enter a number of days."), NumberRange(0, 365)])
+    next_order_number = IntegerField("Next order number (SO-…)", [Optional(), NumberRange(1, MAX_NUMBER)])
+    next_invoice_number = IntegerField("Next invoice number (INV-…)", [Optional(), NumberRange(1, MAX_NUMBER)])
+    next_purchase_number = IntegerField("Next purchase order number (PO-…)", [Optional(), NumberRange(1, MAX_NUMBER)])
+
+    DETAILS = ("name", "base_currency", "timezone", "default_tax_rate", "payment_terms_days")
+    NUMBERS = ("next_order_number", "next_invoice_number", "next_purchase_number")
 
 
 class UserForm(FlaskForm):
@@ -78,10 +70,18 @@ def organisation():
     org = current_user.organisation
     form = OrganisationForm(obj=org)
     if form.validate_on_submit():
-        form.populate_obj(org)
-        db.session.commit()
-        flash("Organisation details were saved.", "success")
-        return redirect_to(url_for("settings.organisation"))
+        # the counters move only through the service (forward, atomically), the rest as typed
+        refused = org_service.move_numbers_forward(org.id, {name: form[name].data for name in form.NUMBERS
+                                                            if form[name].data is not None})
+        if not refused:
+            for name in form.DETAILS:
+                setattr(org, name, form[name].data)
+            db.session.commit()
+            flash("Organisation details were saved.", "success")
+            return redirect_to(url_for("settings.organisation"))
+        db.session.rollback()
+        for name, current in refused.items():
+            form[name].errors.append(f"Numbers below {current} are taken already: choose {current} or more.")
     if request.method == "POST":
         return render_invalid("settings/organisation.html", form=form)
     return render_template("settings/organisation.html", form=form)

@@ -15,10 +15,12 @@ bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
 
 
 def valid_signature(key: str, body: bytes, signature: str | None) -> bool:
+    """base64(HMAC-SHA256(key, body)), compared in constant time as bytes (a header may
+    hold any characters; compare_digest refuses non-ASCII text)."""
     if not key or not signature:
         return False
-    expected = base64.b64encode(hmac.new(key.encode(), body, hashlib.sha256).digest()).decode()
-    return hmac.compare_digest(expected, signature)
+    expected = base64.b64encode(hmac.new(key.encode(), body, hashlib.sha256).digest())
+    return hmac.compare_digest(expected, signature.encode("utf-8", "surrogateescape"))
 
 
 @bp.route("/xero", methods=["POST"])

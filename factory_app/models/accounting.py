@@ -43,15 +43,24 @@ class AccountingConnection(db.Model):
     # incremental sync: what changed since these moments is read next time
     contacts_bookmark: Mapped[datetime | None] = mapped_column(UTCDateTime())
     items_bookmark: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    # mapping, chosen on the Integrations page from the synced lists
+    # mapping, chosen on the Integrations page from the synced lists, for each side apart
+    # (a bill takes the purchases account and a purchase tax rate, never the sales ones);
+    # `mapping_proposed` is what Factory read from the package's defaults, shown
+    # preselected until an administrator saves the mapping (JSON: {field: code})
     sales_account_code: Mapped[str | None] = mapped_column(String(50))
+    sales_tax_taxable: Mapped[str | None] = mapped_column(String(50))
+    sales_tax_free: Mapped[str | None] = mapped_column(String(50))
     purchase_account_code: Mapped[str | None] = mapped_column(String(50))
-    tax_code_taxable: Mapped[str | None] = mapped_column(String(50))
-    tax_code_free: Mapped[str | None] = mapped_column(String(50))
+    purchase_tax_taxable: Mapped[str | None] = mapped_column(String(50))
+    purchase_tax_free: Mapped[str | None] = mapped_column(String(50))
+    mapping_proposed: Mapped[str | None] = mapped_column(Text)
     # sending documents
     send_invoices: Mapped[bool] = mapped_column(default=False)
     send_purchases: Mapped[bool] = mapped_column(default=False)
-    approve_documents: Mapped[bool] = mapped_column(default=False)  # else drafts in the package
+    approve_documents: Mapped[bool] = mapped_column(default=False)  # new documents: else drafts in the package
+    # whose numbers documents carry in the package: "factory" (Factory's, the default) or
+    # "package" (the package numbers them)
+    document_numbers: Mapped[str] = mapped_column(String(20), default="factory", server_default="factory")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
     connected_by = relationship("User")
@@ -106,10 +115,11 @@ class DocumentPush(db.Model):
     """A sales invoice or a purchase order on its way to (and in) the accounting package,
     with the payment state read back for invoices."""
     __tablename__ = "document_pushes"
-    __table_args__ = (UniqueConstraint("organisation_id", "doc_type", "doc_id", "remote_org_id"),)
+    __table_args__ = (UniqueConstraint("organisation_id", "doc_type", "doc_id", "remote_org_id"),
+                      Index("ix_document_pushes_org_state", "organisation_id", "state"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))  # indexed by ix_document_pushes_org_state
     provider: Mapped[str] = mapped_column(String(20))
     remote_org_id: Mapped[str] = mapped_column(String(100))
     doc_type: Mapped[str] = mapped_column(String(20))  # invoice, purchase

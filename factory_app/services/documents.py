@@ -10,7 +10,8 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ..extensions import db
 from ..models import (
@@ -27,13 +28,32 @@ LINE_CLASSES = {SalesOrder: SalesOrderLine, PurchaseOrder: PurchaseOrderLine}
 # --- numbers --------------------------------------------------------------------------
 
 def _take_number(organisation_id: int, counter: str, prefix: str) -> str:
-    """The next number of a series, taken under a row lock on the organisation."""
-    org = db.session.execute(
-        select(Organisation).where(Organisation.id == organisation_id).with_for_update()
-    ).scalar_one()
-    value = getattr(org, counter)
-    setattr(org, counter, value + 1)
+    """The next number of a series. The counter is moved on in the database first
+    (UPDATE … SET n = n + 1): that holds the organisation's row lock on PostgreSQL, and
+    the write lock on SQLite, until the transaction ends, so two requests never take the
+    same number, and a transaction that rolls back gives its number back (the series
+    stays gapless). The value is then read afresh from the row, never from an
+    Organisation the session loaded earlier (which may be stale)."""
+    column = getattr(Organisation, counter)
+    db.session.execute(update(Organisation).where(Organisation.id == organisation_id)
+                       .values({column: column + 1}).execution_options(synchronize_session=False))
+    value = db.session.scalar(select(column).where(Organisation.id == organisation_id)) - 1
+    loaded = db.session.identity_map.get(db.session.identity_key(Organisation, organisation_id))
+    if loaded is not None:
+        db.session.expire(loaded, [counter])
     return f"{prefix}-{value:04d}"
+
+
+def _move_status(doc, sources: set[str], target: str) -> bool:
+    """Change the status only if it is still one of `sources` in the database (an
+    UPDATE … WHERE status IN …, which waits for a concurrent change of the same
+    document): of two identical requests at once, one moves it and the other is told."""
+    model = type(doc)
+    moved = db.session.execute(update(model).where(model.id == doc.id, model.status.in_(sources))
+                               .values(status=target).execution_options(synchronize_session=False)).rowcount
+    if moved:
+        set_committed_value(doc, "status", target)
+    return bool(moved)
 
 
 # --- locks ----------------------------------------------------------------------------
@@ -142,6 +162,7 @@ def update_document_header(doc, data: dict) -> None:
             doc.invoice.version += 1
         db.session.flush()
         _push_changes(doc)
+    reference = doc.reference
     for field in HEADER_FIELDS[type(doc)]:
         if field in data:
             value = data[field]
@@ -150,6 +171,16 @@ def update_document_header(doc, data: dict) -> None:
             if field == "order_date" and value is None:
                 continue
             setattr(doc, field, value)
+    if doc.reference != reference and getattr(doc, "invoice", None) is not None:
+        # the customer's reference is on the invoice too (and in the package): it follows
+        doc.invoice.reference = doc.reference
+        doc.invoice.version += 1
+        db.session.flush()
+        _push_changes(doc)
+    elif doc.reference != reference and isinstance(doc, PurchaseOrder) and doc.status != "draft":
+        doc.version += 1
+        db.session.flush()
+        _push_changes(doc)
     db.session.flush()
 
 
@@ -225,7 +256,8 @@ def set_order_status(order: SalesOrder, action: str) -> None:
         raise ServiceError(f"A {order.status} order can't be {target}.")
     if action == "confirm" and not order.lines:
         raise ServiceError("Add at least one line before confirming the order.")
-    order.status = target
+    if not _move_status(order, sources, target):
+        raise ServiceError("This order was changed meanwhile; this is how it stands now.")
     db.session.flush()
 
 
@@ -243,7 +275,8 @@ def set_purchase_status(purchase: PurchaseOrder, action: str) -> None:
         raise ServiceError(f"A {purchase.status} purchase order can't be marked {target}.")
     if action == "send" and not purchase.lines:
         raise ServiceError("Add at least one line before sending the purchase order.")
-    purchase.status = target
+    if not _move_status(purchase, sources, target):
+        raise ServiceError("This purchase order was changed meanwhile; this is how it stands now.")
     db.session.flush()
     if target == "sent":
         from ..accounting.push import request_push
@@ -263,13 +296,20 @@ def _copy_lines_to_invoice(order: SalesOrder, invoice: Invoice) -> None:
     invoice.version = (invoice.version or 0) + 1
 
 
+class AlreadyInvoiced(ServiceError):
+    """The order has its invoice (perhaps made a moment ago by an identical request)."""
+
+
 def create_invoice(order: SalesOrder, issue_date: date | None = None) -> Invoice:
     if order.invoice is not None:
-        raise ServiceError(f"This order already has invoice {order.invoice.number}.")
+        raise AlreadyInvoiced(f"This order already has invoice {order.invoice.number}.")
     if order.status != "confirmed":
         raise ServiceError("Confirm the order before creating its invoice.")
     if not order.lines:
         raise ServiceError("An invoice needs at least one line.")
+    if not _move_status(order, {"confirmed"}, "invoiced"):
+        # a double click: the other request is invoicing it (or has); the caller rolls back and looks
+        raise AlreadyInvoiced("This order was invoiced a moment ago.")
     org = db.session.get(Organisation, order.organisation_id)
     issue = issue_date or date.today()
     invoice = Invoice(
@@ -277,12 +317,11 @@ def create_invoice(order: SalesOrder, issue_date: date | None = None) -> Invoice
         number=_take_number(order.organisation_id, "next_invoice_number", "INV"),
         order=order, customer=order.customer, issue_date=issue,
         due_date=issue + timedelta(days=org.payment_terms_days),
-        currency=org.base_currency, reference=order.reference or order.number, status="issued",
+        currency=org.base_currency, reference=order.reference, status="issued",
         version=0,
     )
     db.session.add(invoice)
     _copy_lines_to_invoice(order, invoice)
-    order.status = "invoiced"
     db.session.flush()
     from ..accounting.push import request_push
     request_push("invoice", invoice)

@@ -1,7 +1,7 @@
 """Organisations and their users: signing up, adding users, roles, logging in, sessions."""
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
@@ -15,6 +15,24 @@ USER_EMAIL_TAKEN = "Another user already has this email."
 
 def normalise_email(email: str) -> str:
     return email.strip().lower()
+
+
+def move_numbers_forward(organisation_id: int, numbers: dict[str, int]) -> dict[str, int]:
+    """Set the next document numbers (e.g. past numbers the accounting package already
+    has). A counter only moves forward, in the database (UPDATE … WHERE counter <= new),
+    so it never hands out a number again, even while documents are being created.
+    Returns {counter: its current value} for those that would have gone back."""
+    refused = {}
+    for counter, value in numbers.items():
+        column = getattr(Organisation, counter)
+        moved = db.session.execute(update(Organisation).where(Organisation.id == organisation_id, column <= value)
+                                   .values({column: value}).execution_options(synchronize_session=False)).rowcount
+        if not moved:
+            refused[counter] = db.session.scalar(select(column).where(Organisation.id == organisation_id))
+    org = db.session.identity_map.get(db.session.identity_key(Organisation, organisation_id))
+    if org is not None:
+        db.session.expire(org, list(numbers))
+    return refused
 
 
 def email_taken(email: str, exclude_user_id: int | None = None) -> bool:
