@@ -7,11 +7,13 @@ machine: a guard fails any test that opens a connection to a non-loopback addres
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
 import socket
 import tempfile
+import threading
 from pathlib import Path
 
 import pytest
@@ -182,6 +184,23 @@ def client(tenant):
 
 
 HTMX = {"HX-Request": "true"}
+
+
+@contextlib.contextmanager
+def serving(wsgi_app, port: int | None = None):
+    """The app on a threaded werkzeug server on loopback (a free port, or the one given);
+    yields its base URL and stops it afterwards."""
+    from werkzeug.serving import make_server
+
+    from factory_app.localredis import free_port
+    server = make_server("127.0.0.1", port or free_port(), wsgi_app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(5)
 
 
 def count_rows(app, model) -> int:

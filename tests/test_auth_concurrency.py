@@ -8,13 +8,11 @@ import uuid
 import pytest
 import requests
 from sqlalchemy import func, select
-from werkzeug.serving import make_server
 
 from factory_app.extensions import db
-from factory_app.localredis import free_port
 from factory_app.models import Organisation, User
 
-from .conftest import PASSWORD, make_app
+from .conftest import PASSWORD, make_app, serving
 
 TIMES = 8
 
@@ -23,12 +21,8 @@ TIMES = 8
 def live(app, database_url, redis_url):
     live_app = make_app(database_url, redis_url, WTF_CSRF_ENABLED=True, TESTING=False,
                         RATELIMIT_KEY_PREFIX=f"test-{uuid.uuid4().hex}")
-    server = make_server("127.0.0.1", free_port(), live_app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(5)
+    with serving(live_app) as base:
+        yield base
 
 
 def form_token(session: requests.Session, url: str) -> str:

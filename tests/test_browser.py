@@ -7,16 +7,13 @@ the three surfaces (order edit, inline customer form, settings) go to docs/scree
 """
 import os
 import re
-import threading
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect, sync_playwright
-from werkzeug.serving import make_server
 
-from factory_app.localredis import free_port
 
-from .conftest import make_app
+from .conftest import make_app, serving
 
 ROOT = Path(__file__).resolve().parent.parent
 SHOTS = Path(os.environ.get("FACTORY_SCREENSHOTS") or ROOT / "docs" / "screenshots")
@@ -29,14 +26,8 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture()
 def live_server(app, database_url, redis_url):
-    live_app = make_app(database_url, redis_url, WTF_CSRF_ENABLED=True, TESTING=False)
-    port = free_port()
-    server = make_server("127.0.0.1", port, live_app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{port}"
-    server.shutdown()
-    thread.join(5)
+    with serving(make_app(database_url, redis_url, WTF_CSRF_ENABLED=True, TESTING=False)) as base:
+        yield base
 
 
 @pytest.fixture()

@@ -5,7 +5,6 @@ import os
 import re
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import pytest
@@ -13,11 +12,10 @@ import requests
 from cryptography.fernet import Fernet
 from playwright.sync_api import expect
 from redis import Redis
-from werkzeug.serving import make_server
 
 from factory_app.localredis import free_port
 
-from .conftest import make_app
+from .conftest import make_app, serving
 from .test_integrations import MAPPING
 from .test_browser import page, settled, shot, sign_up  # noqa: F401  (fixture and helpers)
 
@@ -47,12 +45,8 @@ def live_xero(app, database_url, redis_url, sandbox):
                         XERO_IDENTITY_URL=sandbox.url, XERO_API_URL=sandbox.url, SANDBOX_URL=sandbox.url,
                         XERO_REDIRECT_URI=f"{base}/settings/integrations/xero/callback",
                         FACTORY_TOKEN_KEY=TOKEN_KEY)
-    server = make_server("127.0.0.1", port, live_app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield base
-    server.shutdown()
-    thread.join(5)
+    with serving(live_app, port):
+        yield base
 
 
 def test_connect_pick_organisation_disconnect(live_xero, sandbox, page):  # noqa: F811
@@ -157,19 +151,16 @@ def payment_world(app, database_url, redis_url, tmp_path):
                   XERO_API_URL=sandbox.url, SANDBOX_URL=sandbox.url, XERO_WEBHOOK_KEY=WEBHOOK_KEY,
                   XERO_REDIRECT_URI=f"{base}/settings/integrations/xero/callback", FACTORY_TOKEN_KEY=TOKEN_KEY)
     live_app = make_app(database_url, redis_url, WTF_CSRF_ENABLED=True, TESTING=False, **config)
-    server = make_server("127.0.0.1", port, live_app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
     env = dict(os.environ, DATABASE_URL=database_url, REDIS_URL=redis_url,
                FACTORY_INSTANCE_PATH=str(tmp_path / "worker-instance"), SANDBOX_URL=sandbox.url,
                **{k: v for k, v in config.items() if k.startswith(("XERO_", "FACTORY_"))})
     Redis.from_url(redis_url).flushdb()
-    worker_process = subprocess.Popen([sys.executable, "worker.py"], cwd=ROOT, env=env,
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    yield base, sandbox
-    worker_process.terminate()
-    worker_process.wait(15)
-    server.shutdown()
+    with serving(live_app, port):
+        worker_process = subprocess.Popen([sys.executable, "worker.py"], cwd=ROOT, env=env,
+                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        yield base, sandbox
+        worker_process.terminate()
+        worker_process.wait(15)
     sandbox.stop()
     assert sandbox.spec_violations == [], sandbox.spec_violations
 

@@ -11,31 +11,23 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 from sqlalchemy import func, select
-from werkzeug.serving import make_server
 
 from factory_app.extensions import db
-from factory_app.localredis import free_port
 from factory_app.models import (
     AccountingConnection, Customer, DocumentPush, ExternalLink, ImportReview, Invoice, Product, PurchaseOrder,
     RemoteRecord, SalesOrder, SalesOrderLine, Supplier, SyncRun,
 )
 
 from . import factories
-from .conftest import PASSWORD, make_app
+from .conftest import PASSWORD, make_app, serving
 
 AT_ONCE = 8
 
 
 @pytest.fixture()
 def live(app, database_url, redis_url):
-    live_app = make_app(database_url, redis_url, TESTING=False)
-    port = free_port()
-    server = make_server("127.0.0.1", port, live_app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{port}"
-    server.shutdown()
-    thread.join(5)
+    with serving(make_app(database_url, redis_url, TESTING=False)) as base:
+        yield base
 
 
 def session_for(base, email) -> dict:

@@ -498,11 +498,14 @@ def test_the_approved_setting_applies_to_new_documents_only(xero_app, ready, ten
     a draft already in the package when its order is edited next."""
     client = ready["client"]
     client.post("/settings/integrations/sending", data={"send_invoices": "y", "status": "draft"})
+
+    def invoiced(order_id) -> str:
+        client.post(f"/orders/{order_id}/invoice")
+        work(xero_app)
+        with xero_app.app_context():
+            return db.session.scalar(select(Invoice.number).where(Invoice.order_id == order_id))
     first = invoice_order(xero_app, tenant, ready["customer"], [(None, "1", "10", "0", "10")])
-    client.post(f"/orders/{first}/invoice")
-    work(xero_app)
-    with xero_app.app_context():
-        number = db.session.scalar(select(Invoice.number).where(Invoice.order_id == first))
+    number = invoiced(first)
     assert remote_invoices(xero_app, tenant, number)[0]["Status"] == "DRAFT"
     client.post("/settings/integrations/sending", data={"send_invoices": "y", "status": "approved"})
     client.post(f"/orders/{first}/lines", headers=HTMX)  # Tom edits the order: the draft follows
@@ -510,8 +513,4 @@ def test_the_approved_setting_applies_to_new_documents_only(xero_app, ready, ten
     [remote] = remote_invoices(xero_app, tenant, number)
     assert remote["Status"] == "DRAFT" and len(remote["LineItems"]) == 2
     second = invoice_order(xero_app, tenant, ready["customer"], [(None, "1", "20", "0", "10")])
-    client.post(f"/orders/{second}/invoice")
-    work(xero_app)
-    with xero_app.app_context():
-        number = db.session.scalar(select(Invoice.number).where(Invoice.order_id == second))
-    assert remote_invoices(xero_app, tenant, number)[0]["Status"] == "AUTHORISED"
+    assert remote_invoices(xero_app, tenant, invoiced(second))[0]["Status"] == "AUTHORISED"

@@ -77,6 +77,12 @@ def link(connection: AccountingConnection, record, remote_id: str) -> ExternalLi
     remote = db.session.scalar(remote_records(connection, kind).where(RemoteRecord.remote_id == remote_id))
     if remote is None:
         raise Rejected("That record is not in the synced list. Press Update accounting data and try again.")
+    # one change of a record's link at a time: its row is locked first (PostgreSQL; SQLite
+    # writes one transaction at a time anyway), so twin requests queue instead of deadlocking
+    db.session.execute(select(type(record).id).where(type(record).id == record.id).with_for_update())
+    current = link_of(connection, record)
+    if current is not None and current.remote_id == remote.remote_id:
+        return current  # linked so already (a double click)
     unlink(connection, record)
     row = ExternalLink(organisation_id=record.organisation_id, provider=connection.provider,
                        remote_org_id=connection.remote_org_id, local_type=local_type(record), local_id=record.id,

@@ -129,11 +129,17 @@ def _chooser(outcome, status: int = 200, switch=None, chosen_id: str | None = No
                            chosen_id=chosen_id, switch=switch, last=last), status
 
 
-@bp.route("/choose/<int:pending_id>", methods=["GET", "POST"])
-def choose(pending_id):
+def _own_pending_or_404(pending_id: int) -> PendingAuthorisation:
+    """A sign-in in progress is its user's alone (another administrator's is a 404)."""
     pending = get_or_404(PendingAuthorisation, pending_id)
     if pending.user_id != current_user.id:
         abort(404)
+    return pending
+
+
+@bp.route("/choose/<int:pending_id>", methods=["GET", "POST"])
+def choose(pending_id):
+    _own_pending_or_404(pending_id)
     try:
         outcome = conn_service.pending_choice(org_id(), current_user.id, pending_id)
         if request.method == "GET":
@@ -162,9 +168,7 @@ def choose(pending_id):
 
 @bp.route("/choose/<int:pending_id>/cancel", methods=["POST"])
 def cancel_choice(pending_id):
-    pending = get_or_404(PendingAuthorisation, pending_id)
-    if pending.user_id != current_user.id:
-        abort(404)
+    _own_pending_or_404(pending_id)
     try:
         problems = conn_service.cancel_choice(org_id(), current_user.id, pending_id)
     except ConnectError as exc:
