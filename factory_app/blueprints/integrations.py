@@ -356,7 +356,8 @@ def accounting_context():
     if connection is None:
         return {"accounting": None}
     name = get_provider(connection.provider).display_name
-    context = {"accounting": {"connection": connection, "name": name} if connection.status == "active" else None}
+    context = {"accounting": {"connection": connection, "name": name} if connection.status == "active" else None,
+               "package_name": name}
     counts = push_service.attention(current_user.organisation_id)
     needs_reconnect = connection.status == "needs_reconnect"
     if needs_reconnect or counts["failed"]:
