@@ -194,7 +194,7 @@ def main(argv=None) -> int:
         rng = random.Random(11)
 
         # --- 1. one direct API call ------------------------------------------------------------
-        banner("Direct call: adapter.save_document, one POST /Invoices")
+        banner("Direct call: adapter.save_document, one PUT /Invoices")
         with app.app_context():
             invoice = make_invoice(org_id, customers[0], rng)
             db.session.commit()  # its push job waits in the queue for the worker started below
@@ -206,7 +206,7 @@ def main(argv=None) -> int:
         adapter = get_provider("xero", dict(app.config))
         timings = []
         for i in range(DIRECT_REPEATS + 3):
-            d = replace(draft, reference=f"DIRECT-{i}")
+            d = replace(draft, number=f"DIRECT-{i}", reference=f"DIRECT-{i}")
             started = time.perf_counter()
             state = adapter.save_document(session, d, None, f"bench-direct-{i}")
             elapsed = time.perf_counter() - started

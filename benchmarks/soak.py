@@ -303,6 +303,9 @@ def verify(api_url: str, org_id: int, expected: dict[str, Decimal]) -> dict:
             "remote_id_mismatch": id_mismatch, "attempts": Counter(p.attempts for p in pushes)}
 
 
+FIRST_INVOICE_NUMBER = 10_001
+
+
 def setup_factory(app, sandbox_url: str, org_name: str = "Soak Fabrication"):
     """Sign up, connect through the consent page, sync + import customers, map accounts
     and tax, sending on (approved). Returns (org_id, [linked customer ids])."""
@@ -343,6 +346,12 @@ def setup_factory(app, sandbox_url: str, org_name: str = "Soak Fabrication"):
     sending = client.post("/settings/integrations/sending", data={"send_invoices": "y", "status": "approved"})
     assert sending.status_code in (200, 302), sending.data
     with app.app_context():
+        # the sandbox's Harbour has invoices numbered up to INV-0484 (made in Xero before
+        # Factory): Factory's numbers start past anything the runs reach, as an
+        # administrator would set them under Settings
+        from factory_app.services.orgs import move_numbers_forward
+        move_numbers_forward(org_id, {"next_invoice_number": FIRST_INVOICE_NUMBER})
+        db.session.commit()
         from factory_app.accounting import connections as conn_service
         connection = conn_service.current_connection(org_id)
         assert connection.send_invoices and connection.approve_documents and connection.sales_account_code == "200"
