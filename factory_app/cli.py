@@ -41,22 +41,43 @@ def cmd_seed_demo(args) -> int:
     return 0
 
 
+def cron_argv(redis_url: str) -> list[str]:
+    return [sys.executable, "-m", "rq.cli", "cron", "factory_app.cron", "--url", redis_url]
+
+
+def cmd_cron(args) -> int:
+    """`rq cron factory_app.cron`, kept running: rq's cron scheduler exits on its first
+    Redis error; this starts it again (backoff up to 30 s) until stopped. Run exactly one."""
+    url = os.environ.get("REDIS_URL")
+    if not url:
+        raise SystemExit("factory-app cron: set REDIS_URL.")
+    supervisor = Supervisor()
+    supervisor.start("rq cron", cron_argv(url), dict(os.environ))
+    return supervisor.wait()
+
+
 def cmd_worker(args) -> int:
     from .jobs import run_worker
     run_worker()
     return 0
 
 
+RESTART_BACKOFF = (1, 2, 5, 10, 20, 30)  # seconds before starting a dead process again
+
+
 class Supervisor:
-    """Starts processes, and on Ctrl-C / SIGTERM or any of them dying, stops them all."""
+    """Starts processes and keeps them running: one that dies is started again after a
+    backoff (1 s, then longer while it keeps dying, at most 30 s; its count resets once
+    it has run a minute). Ctrl-C / SIGTERM stops them all."""
 
     def __init__(self):
-        self.children: list[tuple[str, subprocess.Popen]] = []
+        self.children: list[dict] = []
         self.stopping = False
 
     def start(self, name: str, argv: list[str], env: dict) -> None:
-        process = subprocess.Popen(argv, env=env, start_new_session=True)
-        self.children.append((name, process))
+        self.children.append({"name": name, "argv": argv, "env": env, "deaths": 0, "due": None,
+                              "started": time.monotonic(),
+                              "process": subprocess.Popen(argv, env=env, start_new_session=True)})
 
     def wait(self) -> int:
         def on_signal(signum, frame):
@@ -64,23 +85,36 @@ class Supervisor:
         signal.signal(signal.SIGINT, on_signal)
         signal.signal(signal.SIGTERM, on_signal)
         while not self.stopping:
-            for name, process in self.children:
-                if process.poll() is not None:
-                    print(f"factory-app: {name} exited with {process.returncode}; stopping.", file=sys.stderr)
-                    self.stopping = True
-                    break
+            self.tend()
             time.sleep(0.2)
         return self.stop()
 
+    def tend(self) -> None:
+        now = time.monotonic()
+        for child in self.children:
+            process = child["process"]
+            if child["due"] is None and process.poll() is not None:
+                if now - child["started"] > 60:
+                    child["deaths"] = 0
+                delay = RESTART_BACKOFF[min(child["deaths"], len(RESTART_BACKOFF) - 1)]
+                child["deaths"] += 1
+                child["due"] = now + delay
+                print(f"factory-app: {child['name']} exited with {process.returncode}; starting it again in {delay} s.",
+                      file=sys.stderr)
+            elif child["due"] is not None and now >= child["due"]:
+                child.update(due=None, started=now,
+                             process=subprocess.Popen(child["argv"], env=child["env"], start_new_session=True))
+
     def stop(self, timeout: float = 10.0) -> int:
-        for _, process in self.children:
+        processes = [child["process"] for child in self.children]
+        for process in processes:
             if process.poll() is None:
                 try:
                     os.killpg(process.pid, signal.SIGTERM)
                 except ProcessLookupError:
                     pass
         deadline = time.monotonic() + timeout
-        for _, process in self.children:
+        for process in processes:
             try:
                 process.wait(max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
@@ -154,8 +188,7 @@ def cmd_serve(args) -> int:
         app = _app()  # also writes the secret key, so every process shares it
         upgrade_database(app)
         supervisor.start("worker", [sys.executable, "-m", "factory_app", "worker"], env)
-        supervisor.start("cron", [sys.executable, "-m", "rq.cli", "cron", "factory_app.cron",
-                                  "--url", env["REDIS_URL"]], env)
+        supervisor.start("cron", cron_argv(env["REDIS_URL"]), env)
         supervisor.start("web", [
             sys.executable, "-m", "gunicorn", "--bind", f"{args.host}:{args.port}",
             "--workers", str(args.workers), "--threads", "4", "--access-logfile", "-",
@@ -188,6 +221,8 @@ def main(argv: list[str] | None = None) -> int:
     serve.set_defaults(func=cmd_serve)
     sub.add_parser("seed-demo", help="migrate and create the demo organisation").set_defaults(func=cmd_seed_demo)
     sub.add_parser("worker", help="run one RQ worker with the scheduler").set_defaults(func=cmd_worker)
+    sub.add_parser("cron", help="run `rq cron factory_app.cron`, started again whenever it stops (run exactly one)"
+                   ).set_defaults(func=cmd_cron)
     sub.add_parser("migrate", help="upgrade the database").set_defaults(func=cmd_migrate)
     args = parser.parse_args(argv)
     return args.func(args)

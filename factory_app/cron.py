@@ -1,15 +1,16 @@
 """Periodic jobs, for `rq cron factory_app.cron` — run exactly one such process
-(`factory-app serve` starts it; in production run one beside the workers).
+(`factory-app cron` runs it and starts it again if it stops, say when Redis goes away;
+`factory-app serve` starts that).
 
-The cron job itself is cheap: it enqueues one sync per connection, each with a
-deterministic job id (unique), and a run already queued or running is joined rather
-than started twice.
+The cron jobs themselves are cheap: the nightly one enqueues one sync per connection,
+each with a deterministic job id (unique), and a run already queued or running (with a
+live job) is joined rather than started twice. The outbox sweep (every minute) is the
+same the workers run themselves: a third way back for work left without a job.
 """
 from rq import cron
 
-from factory_app.accounting.push import resend_stuck
+from factory_app.accounting.outbox import sweep_job
 from factory_app.accounting.sync import daily_sync
 
 cron.register(daily_sync, "default", cron="30 2 * * *", name="daily-accounting-sync")
-# documents whose worker died mid-job go out again (each push is idempotent)
-cron.register(resend_stuck, "default", interval=60, name="resend-stuck-documents")
+cron.register(sweep_job, "default", interval=60, name="outbox-sweep")

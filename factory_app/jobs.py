@@ -5,14 +5,21 @@ Rules the rest of the app follows:
   until the surrounding transaction commits, and drops it on rollback, so a fast worker
   never looks for a row that is not there yet.
 - Jobs take ids, not objects, and build their own app context (see `job_context`).
+- What was committed is the record of the work, not the job: if Redis can't take the job
+  (down, frozen), the request still succeeds (`queue_unavailable()` says so, for a note to
+  the user), and the outbox sweep (accounting/outbox.py), which every worker runs at
+  start-up and every minute, gives every push and run left without a live job a new one.
 """
 from __future__ import annotations
 
 import contextlib
+import logging
+from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
-from flask import Flask, current_app
+from flask import Flask, current_app, g, has_request_context
 from redis import Redis
+from redis.exceptions import RedisError
 from rq import Queue, Retry
 from rq.exceptions import DuplicateJobError
 from sqlalchemy import event
@@ -21,6 +28,11 @@ from sqlalchemy.orm import Session
 from .extensions import db
 
 _PENDING_KEY = "factory_pending_jobs"
+log = logging.getLogger(__name__)
+REDIS_TIMEOUT = 5.0  # seconds: a frozen Redis fails a call instead of hanging the request
+JOB_HEARTBEAT = 5  # seconds between a running job's heartbeats (the worker's monitoring interval)
+STALE_HEARTBEAT = timedelta(seconds=30)  # a started job silent this long lost its worker
+SWEEP_EVERY = 60.0  # seconds between a worker's outbox sweeps
 
 
 def init_app(app: Flask) -> None:
@@ -36,7 +48,8 @@ def redis_connection(app: Flask | None = None) -> Redis:
             raise RuntimeError(
                 "REDIS_URL is not set. `factory-app serve` starts an embedded Redis; "
                 "in production point REDIS_URL at your Redis server.")
-        conn = Redis.from_url(url)
+        conn = Redis.from_url(url, socket_timeout=REDIS_TIMEOUT, socket_connect_timeout=REDIS_TIMEOUT,
+                              health_check_interval=30)
         app.extensions["factory_redis"] = conn
     return conn
 
@@ -87,6 +100,41 @@ def _enqueue_pending(session: Session) -> None:
             queue(queue_name).enqueue(func, args=args, kwargs=kwargs, job_id=job_id, retry=retry, unique=unique)
         except DuplicateJobError:
             pass  # the same job is already queued: running it once is the point
+        except (RedisError, OSError) as exc:
+            # committed already: the rows are the record of the work, and the outbox sweep
+            # gives them a job once Redis is back; the request goes on
+            log.warning("job %s not queued (Redis: %s); the outbox sweep will queue it", job_id or func, exc)
+            if has_request_context():
+                g.queue_unavailable = True
+
+
+def queue_unavailable() -> bool:
+    """Did this request commit work whose job Redis could not take?"""
+    return has_request_context() and bool(g.get("queue_unavailable"))
+
+
+def job_alive(job_id: str | None) -> bool:
+    """Will this job still run? Queued, scheduled or deferred; or started with a recent
+    heartbeat (a SIGKILLed worker's job stays "started" until RQ's own cleanup, long after)."""
+    from rq.job import Job, JobStatus
+    from rq.exceptions import NoSuchJobError
+    if not job_id:
+        return False
+    try:
+        job = Job.fetch(job_id, connection=redis_connection())
+        status = job.get_status(refresh=False)
+    except NoSuchJobError:
+        return False
+    except (RedisError, OSError):
+        return True  # can't tell: nothing is taken for lost on a guess (the sweep looks again later)
+    if status in (JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED):
+        return True
+    if status == JobStatus.STARTED:
+        beat = job.last_heartbeat or job.started_at
+        if beat is not None and beat.tzinfo is None:
+            beat = beat.replace(tzinfo=timezone.utc)
+        return beat is not None and datetime.now(timezone.utc) - beat < STALE_HEARTBEAT
+    return False
 
 
 @event.listens_for(Session, "after_soft_rollback")
@@ -127,9 +175,41 @@ def run_worker() -> None:
         os.register_at_fork(after_in_child=lambda: engine.dispose(close=False))
         conn = redis_connection(app)
         queues = [Queue(name, connection=conn) for name in app.config["RQ_QUEUES"]]
+        start_sweeper(app)
         # maintenance every minute (RQ's default is 10): among other things it takes over the
-        # scheduler lock a killed worker left behind, so scheduled retries don't stall for long
-        Worker(queues, connection=conn, maintenance_interval=60).work(with_scheduler=True)
+        # scheduler lock a killed worker left behind, so scheduled retries don't stall for long.
+        # A running job's heartbeat every few seconds, so a job whose worker died is known as
+        # such (job_alive) within STALE_HEARTBEAT.
+        Worker(queues, connection=conn, maintenance_interval=60,
+               job_monitoring_interval=JOB_HEARTBEAT).work(with_scheduler=True)
+
+
+def start_sweeper(app: Flask):
+    """A thread of the worker process: the outbox sweep now and every SWEEP_EVERY seconds
+    (one worker at a time does it, under a Redis lock), whatever Redis or the database
+    are doing meanwhile: an error is logged and the next round tries again."""
+    import threading
+
+    stop = threading.Event()
+
+    def loop():
+        from .accounting.outbox import sweep
+        while True:
+            try:
+                lock = redis_connection(app).lock("factory:outbox-sweep", timeout=SWEEP_EVERY - 5, blocking_timeout=0)
+                if lock.acquire():
+                    with app.app_context():
+                        try:
+                            sweep()
+                        finally:
+                            db.session.remove()
+            except Exception as exc:  # noqa: BLE001 - Redis or the database away: next round
+                log.warning("outbox sweep failed (%s); trying again in %.0f s", exc, SWEEP_EVERY)
+            if stop.wait(SWEEP_EVERY):
+                return
+    thread = threading.Thread(target=loop, name="outbox-sweep", daemon=True)
+    thread.start()
+    return stop
 
 
 @contextlib.contextmanager

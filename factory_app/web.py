@@ -6,17 +6,18 @@ from functools import wraps
 from urllib.parse import urlsplit
 
 from flask import (
-    Flask, abort, flash, get_flashed_messages, redirect, render_template, request, url_for,
+    Flask, abort, flash, g, get_flashed_messages, redirect, render_template, request, url_for,
 )
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
+from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.routing import IntegerConverter
 
 from .extensions import db, htmx, login_manager
 from .forms import MAX_ID
 from .money import format_money
-from . import sessions
+from . import jobs, sessions
 
 FORM_TYPES = {"application/x-www-form-urlencoded", "multipart/form-data"}
 PUBLIC_ENDPOINTS = {"static", "auth.login", "auth.signup", "auth.forgot_password", "auth.reset_password",
@@ -160,6 +161,15 @@ def init_app(app: Flask) -> None:
                 response.headers["HX-Trigger"] = json.dumps(existing)
         return response
 
+    @app.after_request
+    def queue_note(response):
+        """The work was saved, but Redis didn't take its job (jobs.queue_unavailable): say
+        so (the outbox sweep sends it once Redis is back). Runs before htmx_toasts."""
+        if jobs.queue_unavailable() and response.status_code < 400:
+            flash("Saved. Factory's job queue is away for a moment: what goes to the accounting package "
+                  "goes as soon as it is back. Nothing was lost.", "info")
+        return response
+
     @app.route("/healthz")
     def health():
         return {"ok": True}
@@ -185,12 +195,36 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(500)
     def server_error(error):
-        db.session.rollback()
+        _rollback_quietly()
         return error_page(500, "Something went wrong on our side. Nothing was saved.")
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
+    def database_unavailable(error):
+        """The database can't be reached (stopped, restarting, a network cut): 503 with a
+        page that says so and that nothing saved is lost, never a bare 500. The page needs
+        no database (the user counts as anonymous for it)."""
+        _rollback_quietly()
+        g._login_user = login_manager.anonymous_user()
+        g.database_down = True
+        app.logger.warning("database unavailable: %s", error)
+        text = "Factory can't reach its database just now. Nothing you saved is lost; try again in a minute."
+        if htmx:
+            return refusal(text, 503, **{"Retry-After": "30"})
+        return render_template("errors/unavailable.html", message=text), 503, {"Retry-After": "30"}
 
     app.jinja_env.filters["money"] = format_money
     app.jinja_env.filters["qty"] = format_quantity
     app.jinja_env.globals["ORG_STATUS_LABELS"] = STATUS_LABELS
+
+
+def _rollback_quietly() -> None:
+    """Roll back what a failed request left; with the database gone that fails too, and
+    the pool's pre-ping throws the dead connection away on its next use."""
+    try:
+        db.session.rollback()
+    except Exception:  # noqa: BLE001
+        pass
 
 
 def format_quantity(value) -> str:

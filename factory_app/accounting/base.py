@@ -37,6 +37,12 @@ class RetriableError(ProviderError):
         self.reached = reached
 
 
+class Unreachable(RetriableError):
+    """The package did not answer (timeout, connection refused or reset) or answered that
+    it is failing itself (5xx): an outage, not a problem of this request. Until it
+    answers again, what waits goes out after a cheap probe says it is back."""
+
+
 class RateLimited(RetriableError):
     """The package refused the call for one of its rate limits (HTTP 429): nothing was
     done, and it says how long to wait (`retry_after`). Every call for the organisation
@@ -271,6 +277,11 @@ class AccountingProvider(ABC):
     @abstractmethod
     def disconnect(self, access_token: str | None, refresh_token: str | None,
                    organisation: RemoteOrganisation) -> DisconnectResult: ...
+
+    def probe(self, session: "ApiSession") -> None:
+        """The cheapest call that proves the package answers for this organisation (the
+        outbox's probe after an outage)."""
+        self.accounts(session)
 
     def release_organisation(self, access_token: str, organisation: RemoteOrganisation) -> None:
         """Remove Factory's connection to one organisation the login granted but Factory

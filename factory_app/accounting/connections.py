@@ -451,9 +451,9 @@ def call(connection: AccountingConnection, fn: Callable[[ApiSession], T], wait: 
             return fn(session_factory())
     try:
         try:
-            return attempt(lambda: api_session(connection))
+            result = attempt(lambda: api_session(connection))
         except AccessTokenExpired:
-            return attempt(lambda: api_session(connection, force_refresh=True))
+            result = attempt(lambda: api_session(connection, force_refresh=True))
     except AccessTokenExpired as exc:
         _mark(connection.id, NEEDS_RECONNECT, exc.message)
         db.session.refresh(connection)
@@ -463,6 +463,18 @@ def call(connection: AccountingConnection, fn: Callable[[ApiSession], T], wait: 
             _mark(connection.id, NEEDS_RECONNECT, exc.message)
             db.session.refresh(connection)
         raise
+    if connection.unreachable_since is not None:
+        connection.unreachable_since = None  # it answers again (committed with the caller's work)
+    return result
+
+
+def note_unreachable(connection: AccountingConnection) -> None:
+    """The package did not answer a call (Unreachable): since when, kept on the connection
+    for the banner and the Integrations page. Called by the job that handles the outage,
+    after its rollback; committed with what it records."""
+    if connection.unreachable_since is None:
+        connection.unreachable_since = utcnow()
+    db.session.flush()
 
 
 __all__ = ["ConnectError", "ConnectOutcome", "Rejected", "RetriableError", "ReconnectNeeded", "api_session",

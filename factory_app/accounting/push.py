@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import secrets
 from datetime import datetime, timedelta
 from decimal import Decimal
 
 from flask import current_app
+from redis.exceptions import RedisError
+from rq import Retry
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import flag_modified
@@ -30,7 +33,9 @@ from . import connections as conn_service
 from . import links as link_service
 from . import mapping as mapping_service
 from . import provider as get_provider
-from .base import DocumentDraft, DocumentLine, PaymentState, ProviderError, ReconnectNeeded, Rejected, RetriableError
+from .base import (
+    DocumentDraft, DocumentLine, PaymentState, ProviderError, ReconnectNeeded, Rejected, RetriableError, Unreachable,
+)
 
 DOC_TYPES = {"invoice": Invoice, "purchase": PurchaseOrder}
 BACKOFF = [2, 5, 15, 30, 60, 120, 300, 600]
@@ -80,12 +85,23 @@ def request_push(doc_type: str, doc, *, only_if_sent: bool = False, force: bool 
     return push
 
 
+JOB_RETRY = Retry(max=3, interval=[10, 30, 60])  # a database or Redis error in the job itself
+
+
 def _enqueue(push: DocumentPush, version: int) -> None:
-    """One job per request to send; the job id is unique per request, so the same
-    request enqueued twice runs once (and a run twice would find it sent anyway)."""
-    push.attempts += 1
-    enqueue_after_commit("factory_app.accounting.push.push_document", push.id,
-                         job_id=f"push-{push.id}-v{version}-{push.attempts}", unique=True)
+    """One job per request to send, named on the push (the outbox sweep gives a push
+    whose job is gone a new one); the same request enqueued twice runs once (and a job
+    run twice finds its push sent)."""
+    push.job_id = f"push-{push.id}-v{version}-{secrets.token_hex(4)}"
+    push.next_attempt_at = None
+    enqueue_after_commit("factory_app.accounting.push.push_document", push.id, job_id=push.job_id, unique=True,
+                         retry=JOB_RETRY)
+
+
+def requeue(push: DocumentPush) -> None:
+    """The outbox sweep: this push waits with no live job (Redis lost it, its worker was
+    killed between commit and enqueue): a new one. No attempt is counted: none was made."""
+    _enqueue(push, push.wanted_version)
 
 
 def resume_waiting(organisation_id: int) -> int:
@@ -100,17 +116,10 @@ def resume_waiting(organisation_id: int) -> int:
     return count
 
 
-def resend_stuck() -> int:
-    """Cron: pushes left queued for over two minutes (a worker died mid-job) go again."""
-    with job_context():
-        count = 0
-        cutoff = utcnow() - timedelta(minutes=2)
-        for push in db.session.scalars(select(DocumentPush).where(
-                DocumentPush.state == "queued", DocumentPush.updated_at < cutoff)):
-            _enqueue(push, push.wanted_version)
-            count += 1
-        db.session.commit()
-        return count
+def resend_stuck() -> dict[str, int]:
+    """Jobs queued before the outbox existed name this: it is the outbox sweep now."""
+    from .outbox import sweep_job
+    return sweep_job()
 
 
 # --- the job ----------------------------------------------------------------------------
@@ -215,6 +224,7 @@ def _send(connection, adapter, batch, lock) -> str:
                     push.remote_id = state.remote_id
         now = utcnow()
         for push in pushes:
+            push.attempts += 1  # a request carries it now
             if push.remote_id is None:
                 push.unconfirmed_since = now
         if not lock.owned():  # the lock lapsed (Redis unreachable too long): another sender may run
@@ -223,7 +233,7 @@ def _send(connection, adapter, batch, lock) -> str:
         results = conn_service.call(connection, lambda s: adapter.save_documents(
             s, [(draft, push.remote_id) for push, _, draft, _ in batch], _idempotency_key(batch)))
     except RetriableError as exc:
-        _retry_later(pushes, exc)
+        _retry_later(pushes, exc, connection)
         return "retry"
     except ReconnectNeeded as exc:
         _settle(pushes, "waiting", exc.message)
@@ -299,7 +309,7 @@ def _drop_waiting_jobs(pushes: list[DocumentPush]) -> None:
     sent: take them off the queue (a backlog of 1,000 then costs 20 jobs, not 1,000).
     Harmless if one is missed or already running: it finds its push sent."""
     from rq.job import Job, JobStatus
-    ids = [f"push-{push.id}-v{push.pushed_version}-{push.attempts}" for push in pushes if push.state == "sent"]
+    ids = [push.job_id for push in pushes if push.state == "sent" and push.job_id]
     if not ids:
         return
     conn = queue().connection
@@ -310,26 +320,45 @@ def _drop_waiting_jobs(pushes: list[DocumentPush]) -> None:
         pipe.execute()
 
 
-def _retry_later(pushes: list[DocumentPush], exc: RetriableError) -> None:
-    """Back to the queue, each with a retry job after the package's Retry-After or our backoff."""
+def _retry_later(pushes: list[DocumentPush], exc: RetriableError, connection: AccountingConnection | None = None) -> None:
+    """Back to the queue after a request that may be worth making again. The package not
+    answering (an outage) is the connection's matter, not each push's: they wait for the
+    connection's probe, which sends everything once the package answers. Otherwise one
+    retry job for the batch after the package's Retry-After or the backoff of its most
+    tried push; each push says truly when it goes next."""
     ids = [push.id for push in pushes]
     db.session.rollback()
-    rows = list(db.session.scalars(select(DocumentPush).where(DocumentPush.id.in_(ids))))
-    retries = []
+    rows = [p for p in db.session.scalars(select(DocumentPush).where(DocumentPush.id.in_(ids)).order_by(DocumentPush.id))
+            if p.state == "queued"]
+    if not rows:
+        db.session.commit()
+        return
+    if isinstance(exc, Unreachable) and connection is not None:
+        from .outbox import wait_for_package
+        db.session.refresh(connection)
+        conn_service.note_unreachable(connection)
+        job_id, when = wait_for_package(connection)
+        since = (connection.unreachable_since or utcnow()).strftime("%H:%M UTC")
+        package = get_provider(connection.provider).display_name
+        for push in rows:
+            push.job_id, push.next_attempt_at = job_id, when
+            push.message = f"{package} has not answered since {since}; it goes out as soon as {package} answers again."
+        db.session.commit()
+        return
+    delay = exc.retry_after if exc.retry_after is not None else BACKOFF[min(max(p.attempts for p in rows),
+                                                                            len(BACKOFF) - 1)]
+    first, rest = rows[0], [p.id for p in rows[1:]]
+    job_id = f"push-{first.id}-retry-{secrets.token_hex(4)}"
+    when = utcnow() + timedelta(seconds=delay)
     for push in rows:
-        if push.state != "queued":
-            continue
-        delay = exc.retry_after if exc.retry_after is not None else BACKOFF[min(push.attempts, len(BACKOFF) - 1)]
-        push.attempts += 1
-        push.message = f"Will try again in {int(delay)} s: {exc.message}"
-        retries.append((push.id, push.attempts, delay))
+        push.job_id, push.next_attempt_at = job_id, when
+        push.message = f"Will try again at {when.strftime('%H:%M:%S UTC')}: {exc.message}"
     db.session.commit()
-    if retries:
-        # one job for the whole batch, after the longest wait any of them needs
-        (first, attempt, _), rest = retries[0], [push_id for push_id, _, _ in retries[1:]]
-        delay = max(d for _, _, d in retries)
-        queue().enqueue_in(timedelta(seconds=delay), "factory_app.accounting.push.push_document", first, *rest,
-                           job_id=f"push-{first}-retry-{attempt}")
+    try:
+        queue().enqueue_in(timedelta(seconds=delay), "factory_app.accounting.push.push_document", first.id, *rest,
+                           job_id=job_id, retry=JOB_RETRY)
+    except (RedisError, OSError):
+        pass  # the outbox sweep finds them without a live job
 
 
 def _store_state(push: DocumentPush, state: PaymentState) -> None:
@@ -505,7 +534,7 @@ def handle_webhook_events(events: list[dict]) -> int:
 
 
 __all__ = ["build_draft", "check_payment_if_stale", "handle_webhook_events", "lock_reason_for", "push_document",
-           "push_for", "refresh_payment_state", "request_push", "resend_stuck", "resume_waiting"]
+           "push_for", "refresh_payment_state", "request_push", "requeue", "resume_waiting"]
 
 
 # --- what lists and banners show -----------------------------------------------------------

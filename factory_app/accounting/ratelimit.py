@@ -8,6 +8,8 @@ import time
 import uuid
 from contextlib import contextmanager
 
+from redis.exceptions import RedisError
+
 from ..jobs import redis_connection
 from .base import RateLimited, RetriableError
 
@@ -74,6 +76,26 @@ class Budget:
         raise RetriableError with the time after which it is worth trying again. A call
         the package refuses for a rate limit pauses every call of the organisation for
         as long as the package asks."""
+        try:
+            token = self._enter(wait)
+        except RedisError as exc:  # no budget can be kept without Redis: not now, nothing was sent
+            raise RetriableError("Factory's queue (Redis) can't be reached; trying again shortly.", retry_after=5,
+                                 reached=False) from exc
+        try:
+            yield
+        except RateLimited as exc:
+            try:
+                self.pause(exc.retry_after if exc.retry_after is not None else 1.0)
+            except RedisError:
+                pass
+            raise
+        finally:
+            try:
+                self.redis.zrem(f"factory:running:{self.remote_org_id}", token)
+            except RedisError:
+                pass  # the slot expires with its key
+
+    def _enter(self, wait: float) -> str:
         deadline = time.monotonic() + wait
         while (paused := self._paused()) is not None:
             if time.monotonic() + paused > deadline:
@@ -92,10 +114,4 @@ class Budget:
             if time.monotonic() > deadline:
                 raise RetriableError("Too many calls to the package are running at once.", retry_after=1, reached=False)
             time.sleep(0.05)
-        try:
-            yield
-        except RateLimited as exc:
-            self.pause(exc.retry_after if exc.retry_after is not None else 1.0)
-            raise
-        finally:
-            self.redis.zrem(f"factory:running:{self.remote_org_id}", token)
+        return token

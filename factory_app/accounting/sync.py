@@ -18,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 from typing import Callable, NamedTuple
 
+from redis.exceptions import RedisError
 from rq import Retry
 from sqlalchemy import bindparam, delete, insert, select, type_coerce, update
 from sqlalchemy.orm import selectinload
@@ -26,7 +27,7 @@ from sqlalchemy.types import NullType
 from ..bulk import (among, as_stored, commit_redoable, gc_frozen, insert_rows, insert_with_ids, loaded_across_commits,
                     raw_rows)
 from ..extensions import db
-from ..jobs import enqueue_after_commit, hold_until_commit, job_context, redis_connection
+from ..jobs import enqueue_after_commit, hold_until_commit, job_alive, job_context, redis_connection
 from ..models import (
     ACTIVE, AccountingConnection, Address, ContactPerson, Customer, ExternalLink, ImportReview, Party,
     RemoteRecord, Supplier, SyncFailure, SyncRun,
@@ -35,11 +36,11 @@ from ..models.types import utcnow
 from . import connections as conn_service
 from .mapping import propose as propose_mapping
 from . import provider as get_provider
-from .base import Page, ProviderError, ReconnectNeeded, RecordProblem, Rejected, RemoteContact, RetriableError
+from .base import Page, ProviderError, ReconnectNeeded, RecordProblem, Rejected, RemoteContact, RetriableError, Unreachable
 
 KINDS = {"customer": Customer, "supplier": Supplier}
 RETRY_INTERVALS = [5, 15, 30, 60, 120, 300]
-STALE_AFTER = timedelta(hours=1)
+JOB_GRACE = timedelta(seconds=15)  # a new run's job is enqueued just after its commit
 RUN_KINDS = ("import_customers", "import_suppliers", "sync", "create_contact")
 SUFFIX_WORDS = {"pty", "ltd", "limited", "proprietary", "inc", "incorporated", "llc", "corp", "corporation",
                 "co", "company", "plc", "gmbh", "pl"}
@@ -116,35 +117,68 @@ def start_run(organisation_id: int, user_id: int | None, kind: str, subject_id: 
         raise ReconnectNeeded("No accounting package is connected.")
     lock = redis_connection().lock(f"factory:start-run:{organisation_id}:{kind}:{subject_id}", timeout=30,
                                    blocking_timeout=30)
-    if not lock.acquire():
+    try:
+        acquired = lock.acquire()
+    except (RedisError, OSError):
+        # Redis is away: the run is recorded all the same (its job is queued by the outbox
+        # sweep once Redis is back); without the lock two clicks at once may make two runs
+        acquired = None
+    if acquired is False:
         raise RetriableError("Another request is starting the same run. Try again in a moment.", reached=False)
-    hold_until_commit(lock)  # the check below and the caller's commit happen under one lock
+    if acquired:
+        hold_until_commit(lock)  # the check below and the caller's commit happen under one lock
     existing = db.session.scalar(select(SyncRun).where(
         # a run of an earlier connection (closed since) is not joined: it fails when it runs
         SyncRun.organisation_id == organisation_id, SyncRun.connection_id == connection.id, SyncRun.kind == kind,
         SyncRun.subject_id.is_(None) if subject_id is None else SyncRun.subject_id == subject_id,
         SyncRun.status.in_(("queued", "running"))).order_by(SyncRun.id.desc()))
-    if existing is not None and existing.created_at > utcnow() - STALE_AFTER:
-        return existing
-    if existing is not None:  # its worker died or its job was lost: don't let it block forever
-        existing.status, existing.finished_at = "failed", utcnow()
-        existing.message = "It stopped without finishing; a new run was started."
+    if existing is not None and (existing.created_at > utcnow() - JOB_GRACE or job_alive(job_id(existing))):
+        return existing  # its job will run it (or is running it): join
+    if existing is not None:  # its worker died or its job was lost: go on from where it stopped
+        return resume_interrupted(existing, user_id)
     run = SyncRun(organisation_id=organisation_id, connection_id=connection.id, kind=kind,
                   subject_id=subject_id, requested_by_id=user_id, status="queued", stage="Waiting to start")
     db.session.add(run)
     db.session.flush()
-    # committed by the caller before this is enqueued; the job id makes a double enqueue harmless
-    enqueue_after_commit("factory_app.accounting.sync.run_job", run.id, job_id=f"sync-run-{run.id}",
-                         unique=True, retry=Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS))
+    _enqueue_run(run)
     return run
+
+
+def job_id(run: SyncRun) -> str:
+    return f"sync-run-{run.id}"
+
+
+def _enqueue_run(run: SyncRun) -> None:
+    # committed by the caller before this is enqueued; the job id makes a double enqueue harmless
+    enqueue_after_commit("factory_app.accounting.sync.run_job", run.id, job_id=job_id(run),
+                         unique=True, retry=Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS))
+
+
+def resume_interrupted(run: SyncRun, user_id: int | None = None) -> SyncRun:
+    """A run whose job is gone (Redis lost it, its worker was killed): it is marked
+    interrupted, and a new run of the same kind goes on from where it stopped (the page
+    it was at, its counts so far; what was stored stays stored). Both say so in the log."""
+    at = run.next_page or 1
+    resumed = SyncRun(organisation_id=run.organisation_id, connection_id=run.connection_id, kind=run.kind,
+                      subject_id=run.subject_id, requested_by_id=user_id or run.requested_by_id, status="queued",
+                      stage=f"Resuming at page {at}", next_page=run.next_page, pages_done=run.pages_done,
+                      total_pages=run.total_pages, seen=run.seen, created=run.created, updated=run.updated,
+                      linked=run.linked, review=run.review, skipped=run.skipped, failed=run.failed,
+                      message=f"Resumed after an interruption at page {at}.")
+    db.session.add(resumed)
+    db.session.flush()
+    run.status, run.finished_at, run.stage = "interrupted", utcnow(), "Interrupted"
+    run.message = f"Interrupted at page {at} (its job stopped with its worker, or was lost); resumed by the next run."
+    _enqueue_run(resumed)
+    return resumed
 
 
 def run_job(run_id: int) -> str:
     """The RQ job: runs (or resumes) one SyncRun."""
     with job_context():
         run = db.session.get(SyncRun, run_id)
-        if run is None or run.status in ("done", "failed"):
-            return "nothing to do"
+        if run is None or run.status in ("done", "failed", "interrupted"):
+            return "nothing to do"  # an interrupted run was resumed by another
         connection = db.session.get(AccountingConnection, run.connection_id) if run.connection_id else None
         if connection is None or connection.status != ACTIVE:
             return _finish(run, "failed", "The accounting package is not connected.")
@@ -160,6 +194,8 @@ def run_job(run_id: int) -> str:
         except RetriableError as exc:
             db.session.rollback()
             run = db.session.get(SyncRun, run_id)
+            if isinstance(exc, Unreachable):
+                conn_service.note_unreachable(db.session.get(AccountingConnection, run.connection_id))
             if not _retries_left():
                 return _finish(run, "failed", f"Gave up after several tries: {exc.message}")
             run.stage = f"Waiting: {exc.message}"

@@ -22,7 +22,7 @@ from authlib.integrations.requests_client import OAuth2Session
 from .base import (
     AccessTokenExpired, AccountingProvider, ApiSession, Authorisation, DisconnectResult, DocumentDraft, Page,
     PaymentState, ReconnectNeeded, RecordProblem, Rejected, RemoteAccount, RemoteAddress, RemoteContact,
-    RemoteItem, RemoteOrganisation, RemotePerson, RemoteTaxRate, RateLimited, RetriableError, TokenSet,
+    RemoteItem, RemoteOrganisation, RemotePerson, RemoteTaxRate, RateLimited, RetriableError, TokenSet, Unreachable,
 )
 
 # Xero apps created since 2 March 2026 must ask for granular scopes
@@ -112,7 +112,7 @@ class XeroProvider(AccountingProvider):
                                       "Connect to Xero again.") from exc
             raise Rejected(f"Xero refused the sign-in: {exc.description or exc.error}") from exc
         except (requests.Timeout, requests.ConnectionError) as exc:
-            raise RetriableError("Xero's sign-in service did not answer. Try again in a moment.") from exc
+            raise Unreachable("Xero's sign-in service did not answer. Try again in a moment.") from exc
         except ValueError as exc:  # not JSON
             raise RetriableError("Xero's sign-in service sent an unreadable answer.") from exc
         if not token.get("access_token") or not token.get("refresh_token"):
@@ -142,6 +142,10 @@ class XeroProvider(AccountingProvider):
         return [RemoteOrganisation(remote_id=row["tenantId"], name=row.get("tenantName") or row["tenantId"],
                                    connection_id=row.get("id"))
                 for row in rows if row.get("tenantType", "ORGANISATION") == "ORGANISATION"]
+
+    def probe(self, session) -> None:
+        """GET /Organisation: one small record."""
+        self._api("GET", session, "Organisation")
 
     def release_organisation(self, access_token, organisation) -> None:
         """DELETE /connections/{id}: the connection id, not the tenant id. Already gone is fine."""
@@ -189,16 +193,16 @@ class XeroProvider(AccountingProvider):
         try:
             response = method(url, **kwargs)
         except requests.Timeout as exc:
-            raise RetriableError("Xero did not answer in time.") from exc
+            raise Unreachable("Xero did not answer in time.") from exc
         except requests.ConnectionError as exc:
-            raise RetriableError("Xero could not be reached.") from exc
+            raise Unreachable("Xero could not be reached.") from exc
         status = response.status_code
         if status == 429:
             problem = response.headers.get("X-Rate-Limit-Problem", "rate")
             raise RateLimited(f"Xero's {problem} limit was reached.",
                               retry_after=_retry_after(response.headers.get("Retry-After")))
         if status >= 500:
-            raise RetriableError(f"Xero had a problem (HTTP {status}).",
+            raise Unreachable(f"Xero had a problem (HTTP {status}).",
                                  retry_after=_retry_after(response.headers.get("Retry-After")))
         if status == 401:
             raise AccessTokenExpired(_problem_text(response) or "Xero refused the access token.")

@@ -1,7 +1,7 @@
 """Settings > Integrations: connect, choose an organisation, disconnect (administrators)."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, g, render_template, request, url_for
 from flask_login import current_user
 
 from ..accounting import connections as conn_service
@@ -350,7 +350,7 @@ def accounting_context():
     """Every page knows whether a package is connected (for "Also create in …", the link
     controls), and every user sees in a banner what has not reached it: documents waiting
     while the connection needs an administrator, documents the package refused."""
-    if not current_user.is_authenticated:
+    if g.get("database_down") or not current_user.is_authenticated:
         return {}
     connection = conn_service.current_connection(current_user.organisation_id)
     if connection is None:
@@ -360,9 +360,11 @@ def accounting_context():
                "package_name": name}
     counts = push_service.attention(current_user.organisation_id)
     needs_reconnect = connection.status == "needs_reconnect"
-    if needs_reconnect or counts["failed"]:
+    unreachable = connection.status == "active" and connection.unreachable_since is not None
+    if needs_reconnect or unreachable or counts["failed"]:
         context["banner"] = {"package": name, "connection": connection, "needs_reconnect": needs_reconnect,
-                             "waiting": _documents(counts["waiting"]) if needs_reconnect else None,
+                             "unreachable_since": connection.unreachable_since if unreachable else None,
+                             "waiting": _documents(counts["waiting"]) if needs_reconnect or unreachable else None,
                              "waiting_count": sum(counts["waiting"].values()),
                              "failed": _documents(counts["failed"]), "failed_count": sum(counts["failed"].values()),
                              "failed_kinds": sorted(counts["failed"])}

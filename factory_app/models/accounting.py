@@ -40,6 +40,9 @@ class AccountingConnection(db.Model):
     disconnected_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_update_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     problem: Mapped[str | None] = mapped_column(Text)
+    # the package has not answered since then (timeouts, refused connections, 5xx); cleared
+    # by its next answer. What waits meanwhile goes out once a probe gets one.
+    unreachable_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # incremental sync: what changed since these moments is read next time
     contacts_bookmark: Mapped[datetime | None] = mapped_column(UTCDateTime())
     items_bookmark: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -131,7 +134,11 @@ class DocumentPush(db.Model):
     remote_status: Mapped[str | None] = mapped_column(String(30))
     pushed_version: Mapped[int | None]
     wanted_version: Mapped[int] = mapped_column(default=0)
-    attempts: Mapped[int] = mapped_column(default=0)
+    attempts: Mapped[int] = mapped_column(default=0)  # requests that carried it
+    # the RQ job that will send it (its own, a batch's retry, the connection's probe): a
+    # push waiting with no live job is given one by the outbox sweep
+    job_id: Mapped[str | None] = mapped_column(String(100))
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     amount_paid: Mapped[Decimal | None] = mapped_column(Money(2))
     amount_due: Mapped[Decimal | None] = mapped_column(Money(2))
     last_payment_date: Mapped[date | None]
