@@ -81,8 +81,9 @@ def test_fifty_invoices_exactly_once_through_faults_an_expired_token_and_a_kille
             if number == 1:
                 assert control(sandbox.url, "tokens/expire")["expired"] >= 1
             if number == 3:
-                # kill the worker (its whole tree) while its work-horse waits on the held call
-                deadline = time.monotonic() + 15
+                # kill the worker (its whole tree) while its work-horse waits on the held call;
+                # the six faults before it each wait out a probe of the package (a second or so)
+                deadline = time.monotonic() + 45
                 while not any(r.get("fault") == "timeout" for r in sandbox_requests(sandbox)):
                     assert time.monotonic() < deadline, "the timeout fault was never reached"
                     time.sleep(0.01)
@@ -93,7 +94,7 @@ def test_fifty_invoices_exactly_once_through_faults_an_expired_token_and_a_kille
                 worker = Worker(env, tmp_path / "worker-2.log")
         # settle: the new worker drains the queue; the retries the dead worker's scheduler
         # held, and the job it died in, come back through resend_stuck, as the cron does
-        deadline = time.monotonic() + 40
+        deadline = time.monotonic() + 60
         last_sent, last_change, crons = -1, time.monotonic(), 0
         while True:
             states = push_states(xero_app)
