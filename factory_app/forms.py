@@ -5,7 +5,7 @@ from decimal import Decimal, InvalidOperation
 
 from wtforms import Field, SelectChoice, SelectField, StringField
 from wtforms.validators import InputRequired, StopValidation, ValidationError
-from wtforms.widgets import TextInput
+from wtforms.widgets import HiddenInput, TextInput
 
 
 class ExactDecimalField(Field):
@@ -89,6 +89,24 @@ def parse_id(value) -> int | None:
             return None
         number = int(text)
     return number if 0 < number <= MAX_ID else None
+
+
+class IdField(Field):
+    """The id a picker chose (templates/_combobox.html: a hidden input): a row id or
+    nothing. Whether it is one of the organisation's rows is the service's to check."""
+
+    widget = HiddenInput()
+
+    def _value(self):
+        return "" if self.data is None else str(self.data)
+
+    def process_formdata(self, valuelist):
+        if not valuelist:
+            return  # not sent: what the object has stands
+        text = valuelist[0] or ""
+        self.data = parse_id(text) if text.strip() else None
+        if text.strip() and self.data is None:
+            raise ValueError("Choose from the list.")
 
 
 class IdSelectField(SelectField):

@@ -96,7 +96,7 @@ def test_bad_line_input_is_422_in_place_and_changes_nothing(app, client, tenant)
     for bad, message in [({"quantity": "-1"}, "Must be more than 0"), ({"quantity": "abc"}, "Enter a number."),
                          ({"unit_price": "1.23456"}, "at most 4 decimal places"),
                          ({"discount_percent": "101"}, "more than 100"), ({"tax_rate": ""}, "Enter a tax rate"),
-                         ({"product_id": "999999"}, "Not a valid choice"),
+                         ({"product_id": "999999"}, "Choose one of your products."), ({"product_id": "x1"}, "Choose from the list."),
                          ({"description": "x" * 501}, "longer than 500")]:
         response = client.post(f"/orders/{order_id}/lines/{line_id}", headers=HTMX, data=line_data(**bad))
         assert response.status_code == 422, bad

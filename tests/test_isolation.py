@@ -48,8 +48,8 @@ def victim(app, tenant):
 
 def urls_with_ids(app, ids):
     for rule in app.url_map.iter_rules():
-        # a signed token (a password reset link) names no row: it is not an id
-        args = {a for a in rule.arguments if a not in ("plural", "provider_key", "token")}
+        # a signed token (a password reset link) names no row, nor a picker's kind: not ids
+        args = {a for a in rule.arguments if a not in ("plural", "provider_key", "token", "kind")}
         if not args or rule.endpoint == "static":
             continue
         blueprint = rule.endpoint.split(".")[0]

@@ -101,8 +101,9 @@ def test_inline_form_opens_validates_in_place_and_selects_the_new_customer(app, 
     with app.app_context():
         new = db.session.scalar(select(Customer).where(Customer.name == "Bayside Air"))
     assert 'id="customer_id-picker" hx-swap-oob="true"' in body
-    assert f'<option value="{new.id}" selected>Bayside Air</option>' in body
-    assert "Existing Co" in body
+    assert f'name="customer_id" id="customer_id" value="{new.id}" form="doc-form"' in body  # chosen
+    assert 'value="Bayside Air"' in body
+    assert "Existing Co" not in body  # the picker carries its choice, never the whole list
     assert "was added and selected" in good.headers["HX-Trigger"]
 
 

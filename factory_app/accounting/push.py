@@ -575,11 +575,12 @@ def _pushes(organisation_id: int, doc_type: str):
     return query
 
 
-def where_package_status(query, doc_type: str, model, organisation_id: int, key: str):
-    """A list's query, narrowed to the documents of this package status."""
+def where_package_status(query, doc_type: str, doc_id, organisation_id: int, key: str):
+    """A list's query, narrowed to the documents of this package status. `doc_id`: the
+    column (or correlated subquery) that gives the pushed document's id of each row."""
     if key not in PACKAGE_STATUSES:
         return query
-    pushes = _pushes(organisation_id, doc_type).where(DocumentPush.doc_id == model.id, _status_condition(key))
+    pushes = _pushes(organisation_id, doc_type).where(DocumentPush.doc_id == doc_id, _status_condition(key))
     return query.where(pushes.exists())
 
 

@@ -9,16 +9,19 @@ from datetime import date
 from decimal import Decimal
 from typing import Callable
 
-from flask import Blueprint, flash, render_template, request, url_for
+from flask import Blueprint, abort, flash, render_template, request, url_for
 from flask_wtf import FlaskForm
+from sqlalchemy import or_, select
+from sqlalchemy.orm import joinedload, selectinload
 from wtforms import DateField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
 from ..accounting import push as push_service
 from .. import once
 from ..extensions import db, htmx
-from ..forms import ExactDecimalField, IdSelectField, TrimmedStringField, choices, parse_id
-from ..models import Product
+from ..forms import ExactDecimalField, IdField, TrimmedStringField, parse_id
+from .. import listing
+from ..models import Invoice, SalesOrder
 from ..services import ServiceError
 from ..services import documents as doc_service
 from ..web import get_or_404, org_id, org_select, redirect_to, refusal, render_invalid, toast_header
@@ -50,7 +53,7 @@ class DocKind:
 
 class LineForm(FlaskForm):
     """One line of the editor; the CSRF token travels in the X-CSRFToken header."""
-    product_id = IdSelectField("Product", [Optional()])
+    product_id = IdField("Product", [Optional()])
     description = TrimmedStringField("Description", [Optional(), Length(max=500)])
     quantity = ExactDecimalField("Quantity", [InputRequired("Enter a quantity.")], places=4,
                                  minimum=Decimal(0), exclusive_minimum=True, maximum=MAX_QTY,
@@ -63,19 +66,8 @@ class LineForm(FlaskForm):
                                  places=3, minimum=Decimal(0), maximum=HUNDRED, shown_places=0)
 
 
-def product_choices(organisation_current=None):
-    products = db.session.scalars(
-        org_select(Product).where(Product.archived.is_(False)).order_by(Product.sku)).all()
-    if organisation_current is not None and organisation_current not in products:
-        products.append(organisation_current)
-    return products
-
-
 def line_form(line=None, formdata=None) -> LineForm:
-    form = LineForm(formdata=formdata, obj=line, meta={"csrf": False})
-    form.product_id.choices = choices([(None, "— free text —")] + [
-        (p.id, p.label) for p in product_choices(line.product if line is not None else None)])
-    return form
+    return LineForm(formdata=formdata, obj=line, meta={"csrf": False})
 
 
 def register_document_routes(bp: Blueprint, kind: DocKind, header_form_class) -> None:
@@ -84,23 +76,50 @@ def register_document_routes(bp: Blueprint, kind: DocKind, header_form_class) ->
 
     @bp.route("", endpoint="index")
     def index():
-        status = request.args.get("status", "")
-        query = org_select(kind.model)
-        if status in kind.statuses:
-            query = query.where(kind.model.status == status)
-        package = request.args.get("package", "") if kind.push_type else ""
-        if package:
-            query = push_service.where_package_status(query, kind.push_type, kind.model, org_id(), package)
-        docs = db.session.scalars(query.order_by(kind.model.id.desc()).limit(200)).all()
-        statuses = push_service.package_statuses(org_id(), kind.push_type, [d.id for d in docs]) if kind.push_type else {}
+        """The list: search (number, reference, the customer's or supplier's name),
+        filters (status, one customer or supplier, a date range, the state in the
+        accounting package), sort (date, number, total), a page at a time."""
+        model, party_model = kind.model, kind.party_model
+        args = {"q": listing.arg("q"), "status": listing.arg("status", 20), "from": listing.arg("from", 10),
+                "to": listing.arg("to", 10), "package": listing.arg("package", 20),
+                kind.party_field: listing.arg(kind.party_field, 20)}
+        query = org_select(model)
+        if args["q"]:
+            like = f"%{args['q']}%"
+            names = select(party_model.id).where(party_model.organisation_id == org_id(), party_model.name.ilike(like))
+            query = query.where(or_(model.number.ilike(like), model.reference.ilike(like),
+                                    getattr(model, kind.party_field).in_(names)))
+        if args["status"] in kind.statuses:
+            query = query.where(model.status == args["status"])
+        party_id = parse_id(args[kind.party_field])
+        party = db.session.get(party_model, party_id) if party_id else None
+        if party is not None and party.organisation_id == org_id():
+            query = query.where(getattr(model, kind.party_field) == party.id)
+        else:
+            party = None
+        if (start := listing.date_arg("from")) is not None:
+            query = query.where(model.order_date >= start)
+        if (end := listing.date_arg("to")) is not None:
+            query = query.where(model.order_date <= end)
+        push_type, pushed_id = package_column(kind)
+        if args["package"]:
+            query = push_service.where_package_status(query, push_type, pushed_id, org_id(), args["package"])
+        relation = getattr(model, "customer" if kind.party_field == "customer_id" else "supplier")
+        options = (joinedload(relation),) + ((selectinload(model.invoice),) if model is SalesOrder else ())
+        page = listing.paginate(f"{kind.endpoint}.index", query, {
+            "date": listing.by(model.order_date, model.id), "number": listing.by(model.id),
+            "total": listing.by(model.total, model.id)}, "-number", args, options=options)
+        pushed = {d.id: (d.invoice.id if model is SalesOrder else d.id) for d in page.rows
+                  if model is not SalesOrder or d.invoice is not None}
+        by_pushed = push_service.package_statuses(org_id(), push_type, list(pushed.values()))
+        statuses = {doc_id: by_pushed.get(pushed_id) for doc_id, pushed_id in pushed.items()}
         template = "documents/_rows.html" if htmx and htmx.target == "doc-rows" else "documents/index.html"
-        return render_template(template, docs=docs, status=status, kind=kind, package=package,
-                               package_statuses=statuses)
+        return render_template(template, listing=page, docs=page.rows, status=args["status"], kind=kind,
+                               package=args["package"], package_statuses=statuses, party=party, args=args)
 
     @bp.route("/new", methods=["GET", "POST"], endpoint="new")
     def new():
         form = header_form_class()
-        form.set_choices()
         party_field = getattr(form, kind.party_field)
         if request.method == "GET":
             form.order_date.data = date.today()
@@ -144,6 +163,7 @@ def register_document_routes(bp: Blueprint, kind: DocKind, header_form_class) ->
                 "line_forms": forms}
 
     def render_editor(doc, status: int = 200, invalid: dict | None = None):
+        doc = load_for_editing(kind.model, doc.id)  # lines with their products in one go
         return render_template("documents/_line_editor.html", **editor_context(doc, invalid)), status
 
     def render_line_update(doc, line, form, status: int = 200):
@@ -161,8 +181,13 @@ def register_document_routes(bp: Blueprint, kind: DocKind, header_form_class) ->
     @bp.route("/<int:doc_id>", methods=["GET", "POST"], endpoint="edit")
     def edit(doc_id):
         doc = get_or_404(kind.model, doc_id)
+        note = None
+        if request.method == "GET" and getattr(doc, "invoice", None) is not None:
+            # has a payment been applied meanwhile? (first: its commit expires what is loaded)
+            note = push_service.check_payment_if_stale(doc.invoice)
+            db.session.commit()
+        doc = load_for_editing(kind.model, doc_id)
         form = header_form_class(obj=doc)
-        form.set_choices(doc)
         if request.method == "POST":
             if form.validate():
                 try:
@@ -177,10 +202,6 @@ def register_document_routes(bp: Blueprint, kind: DocKind, header_form_class) ->
                     flash(f"{kind.title} {doc.number} was saved.", "success")
                     return redirect_to(url_for(f"{kind.endpoint}.edit", doc_id=doc.id))
             return render_template("documents/edit.html", form=form, **editor_context(doc), **push_context(doc)), 422
-        note = None
-        if getattr(doc, "invoice", None) is not None:  # has a payment been applied meanwhile?
-            note = push_service.check_payment_if_stale(doc.invoice)
-            db.session.commit()
         return render_template("documents/edit.html", form=form, payment_note=note, **editor_context(doc),
                                **push_context(doc))
 
@@ -243,6 +264,29 @@ def register_document_routes(bp: Blueprint, kind: DocKind, header_form_class) ->
         return render_editor(doc)
 
 
+def load_for_editing(model, doc_id: int):
+    """The document with what its page shows (lines and their products, its party, its
+    invoice) in a few queries, however many lines it has."""
+    line_model = doc_service.LINE_CLASSES.get(model)
+    options = [selectinload(model.lines).joinedload(line_model.product)] if line_model else []
+    party = "customer" if model is SalesOrder else "supplier"
+    options.append(joinedload(getattr(model, party)))
+    if model is SalesOrder:
+        options.append(selectinload(model.invoice))
+    doc = db.session.get(model, doc_id, options=options, populate_existing=True)
+    if doc is None or doc.organisation_id != org_id():
+        abort(404)
+    return doc
+
+
+def package_column(kind: DocKind):
+    """What of a row goes to the accounting package: a purchase order itself, a sales
+    order through its invoice. (doc_type, the pushed document's id for each row)"""
+    if kind.model is SalesOrder:
+        return "invoice", select(Invoice.id).where(Invoice.order_id == SalesOrder.id).scalar_subquery()
+    return "purchase", kind.model.id
+
+
 def push_context(doc) -> dict:
     if getattr(doc, "invoice", None) is not None:
         return {"push_doc_type": "invoice", "push_doc": doc.invoice, **push_service.push_view("invoice", doc.invoice)}
@@ -260,16 +304,15 @@ class HeaderFormBase(FlaskForm):
     party_model: type = None
     party_field: str = ""
 
-    def set_choices(self, doc=None):
-        party_model = self.party_model
-        parties = db.session.scalars(
-            org_select(party_model).where(party_model.archived.is_(False)).order_by(party_model.name)
-        ).all()
-        current = getattr(doc, "party", None) if doc is not None else None
-        if current is not None and current not in parties:
-            parties.append(current)
-        self.parties = parties
-        getattr(self, self.party_field).choices = choices([(None, "Choose…")] + [(p.id, p.name) for p in parties])
+    def current_party(self, doc=None):
+        """The customer or supplier the picker shows: the one chosen (if it is the
+        organisation's), else the document's."""
+        chosen = getattr(self, self.party_field).data
+        if chosen:
+            party = db.session.get(self.party_model, chosen)
+            if party is not None and party.organisation_id == org_id():
+                return party
+        return getattr(doc, "party", None) if doc is not None else None
 
     def to_data(self) -> dict:
         return {name: field.data for name, field in self._fields.items() if name != "csrf_token"}

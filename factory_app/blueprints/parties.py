@@ -8,6 +8,7 @@ from flask import Blueprint, abort, flash, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import or_
+from sqlalchemy.orm import selectinload
 from wtforms import BooleanField, EmailField, FieldList, Form, FormField, HiddenField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length, Optional
 
@@ -17,6 +18,7 @@ from ..accounting import provider as get_provider
 from ..accounting import sync as sync_service
 from ..accounting.base import ProviderError
 from .. import once
+from .. import listing
 from ..extensions import db, htmx
 from ..forms import TrimmedStringField, parse_id
 from ..models import ADDRESS_KINDS, Customer, Supplier
@@ -26,7 +28,6 @@ from ..web import get_or_404, org_id, org_select, redirect_to, refusal, render_i
 bp = Blueprint("parties", __name__)
 KIND_BY_PLURAL = {"customers": Customer, "suppliers": Supplier}
 PLURALS = "<any(customers, suppliers):plural>"
-PAGE_SIZE = 50
 MAX_PEOPLE = 50
 
 
@@ -109,6 +110,7 @@ def form_for(party=None) -> PartyForm:
 
 
 def search_query(model, text: str, show_archived: bool):
+    """The organisation's customers or suppliers matching a name, email or phone."""
     query = org_select(model)
     if not show_archived:
         query = query.where(model.archived.is_(False))
@@ -116,23 +118,18 @@ def search_query(model, text: str, show_archived: bool):
         like = f"%{text.strip()[:100]}%"
         query = query.where(or_(model.name.ilike(like), model.email.ilike(like),
                                 model.phone.ilike(like)))
-    return query.order_by(model.name, model.id)
+    return query
 
 
 @bp.route(f"/{PLURALS}")
 def index(plural):
     model = kind_of(plural)
-    text = request.args.get("q", "")
-    show_archived = request.args.get("archived") == "1"
-    try:
-        page = min(max(1, int(request.args.get("page", 1))), 10_000)
-    except ValueError:
-        page = 1
-    rows = db.session.scalars(
-        search_query(model, text, show_archived).limit(PAGE_SIZE + 1).offset((page - 1) * PAGE_SIZE)
-    ).all()
-    context = dict(model=model, plural=plural, rows=rows[:PAGE_SIZE], q=text, page=page,
-                   has_more=len(rows) > PAGE_SIZE, show_archived=show_archived)
+    args = {"q": listing.arg("q"), "archived": "1" if request.args.get("archived") == "1" else ""}
+    page = listing.paginate("parties.index", search_query(model, args["q"], bool(args["archived"])), {
+        "name": listing.by(model.name, model.id), "email": listing.by(model.email, model.id),
+        "added": listing.by(model.id)}, "name", args, options=(selectinload(model.addresses),), plural=plural)
+    context = dict(model=model, plural=plural, listing=page, rows=page.rows, q=args["q"],
+                   show_archived=bool(args["archived"]))
     if htmx and htmx.target == "party-rows":
         return render_template("parties/_rows.html", **context)
     return render_template("parties/index.html", **context)
@@ -220,13 +217,7 @@ def inline(plural):
     db.session.commit()
     flash(f"{party.name} was added and selected.", "success")
     return render_template("parties/_inline_saved.html", model=model, plural=plural,
-                           field=form.field.data, selected_id=party.id,
-                           choices=picker_choices(model))
-
-
-def picker_choices(model):
-    return db.session.scalars(
-        org_select(model).where(model.archived.is_(False)).order_by(model.name)).all()
+                           field=form.field.data, party=party)
 
 
 def also_create(party, ticked: bool) -> None:

@@ -12,6 +12,7 @@ from ..accounting import connections as conn_service
 from ..accounting import links as link_service
 from ..accounting.base import ProviderError
 from .. import once
+from .. import listing
 from ..extensions import db, htmx
 from ..forms import ExactDecimalField, TrimmedStringField
 from ..models import Product, RemoteRecord
@@ -44,16 +45,18 @@ def _data(form: ProductForm) -> dict:
 
 @bp.route("")
 def index():
-    text = request.args.get("q", "").strip()[:100]
-    show_archived = request.args.get("archived") == "1"
+    """Products: search by code or name, archived or not, sorted by code, name or price."""
+    args = {"q": listing.arg("q"), "archived": "1" if request.args.get("archived") == "1" else ""}
     query = org_select(Product)
-    if not show_archived:
+    if not args["archived"]:
         query = query.where(Product.archived.is_(False))
-    if text:
-        like = f"%{text}%"
+    if args["q"]:
+        like = f"%{args['q']}%"
         query = query.where(or_(Product.sku.ilike(like), Product.name.ilike(like)))
-    rows = db.session.scalars(query.order_by(Product.sku).limit(200)).all()
-    context = dict(rows=rows, q=text, show_archived=show_archived)
+    page = listing.paginate("products.index", query, {
+        "code": listing.by(Product.sku, Product.id), "name": listing.by(Product.name, Product.id),
+        "price": listing.by(Product.sale_price, Product.id)}, "code", args)
+    context = dict(listing=page, rows=page.rows, q=args["q"], show_archived=bool(args["archived"]))
     if htmx and htmx.target == "product-rows":
         return render_template("products/_rows.html", **context)
     return render_template("products/index.html", **context)

@@ -7,7 +7,7 @@ from wtforms.validators import Optional
 
 from ..accounting import push as push_service
 from ..extensions import db
-from ..forms import IdSelectField, RequiredChoice
+from ..forms import IdField, RequiredChoice
 from ..models import PURCHASE_STATUSES, PurchaseOrder, Supplier
 from ..services import documents as doc_service
 from ..web import get_or_404
@@ -26,7 +26,7 @@ KIND = DocKind(
 
 class PurchaseForm(HeaderFormBase):
     party_model, party_field = Supplier, "supplier_id"
-    supplier_id = IdSelectField("Supplier", [RequiredChoice("Choose a supplier.")])
+    supplier_id = IdField("Supplier", [RequiredChoice("Choose a supplier.")])
     expected_date = DateField("Expected date", [Optional()])
 
 

@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, render_template, request, url_for
+from sqlalchemy import or_, select
+from sqlalchemy.orm import joinedload
 from wtforms import DateField
 from wtforms.validators import Optional
 
 from ..accounting import push as push_service
-from ..extensions import db
-from ..forms import IdSelectField, RequiredChoice
+from .. import listing
+from ..extensions import db, htmx
+from ..forms import IdField, RequiredChoice, parse_id
 from ..models import ORDER_STATUSES, Customer, Invoice, SalesOrder
 from ..services import ServiceError
 from ..services import documents as doc_service
@@ -26,7 +29,7 @@ KIND = DocKind(
 
 class OrderForm(HeaderFormBase):
     party_model, party_field = Customer, "customer_id"
-    customer_id = IdSelectField("Customer", [RequiredChoice("Choose a customer.")])
+    customer_id = IdField("Customer", [RequiredChoice("Choose a customer.")])
     delivery_date = DateField("Delivery date", [Optional()])
 
 
@@ -57,11 +60,33 @@ def create_invoice(doc_id):
 
 @bp.route("/invoices")
 def invoices():
-    package = request.args.get("package", "")
-    query = push_service.where_package_status(org_select(Invoice), "invoice", Invoice, org_id(), package)
-    rows = db.session.scalars(query.order_by(Invoice.id.desc()).limit(200)).all()
-    return render_template("sales/invoices.html", invoices=rows, package=package,
-                           package_statuses=push_service.package_statuses(org_id(), "invoice", [i.id for i in rows]))
+    """Invoices: search (number, reference, customer), filters (customer, issue dates,
+    state in the accounting package), sort (date, number, due, total), a page at a time."""
+    args = {"q": listing.arg("q"), "from": listing.arg("from", 10), "to": listing.arg("to", 10),
+            "package": listing.arg("package", 20), "customer_id": listing.arg("customer_id", 20)}
+    query = org_select(Invoice)
+    if args["q"]:
+        like = f"%{args['q']}%"
+        names = select(Customer.id).where(Customer.organisation_id == org_id(), Customer.name.ilike(like))
+        query = query.where(or_(Invoice.number.ilike(like), Invoice.reference.ilike(like), Invoice.customer_id.in_(names)))
+    customer = db.session.get(Customer, parse_id(args["customer_id"]) or 0)
+    if customer is not None and customer.organisation_id == org_id():
+        query = query.where(Invoice.customer_id == customer.id)
+    else:
+        customer = None
+    if (start := listing.date_arg("from")) is not None:
+        query = query.where(Invoice.issue_date >= start)
+    if (end := listing.date_arg("to")) is not None:
+        query = query.where(Invoice.issue_date <= end)
+    query = push_service.where_package_status(query, "invoice", Invoice.id, org_id(), args["package"])
+    page = listing.paginate("sales.invoices", query, {
+        "date": listing.by(Invoice.issue_date, Invoice.id), "number": listing.by(Invoice.id),
+        "due": listing.by(Invoice.due_date, Invoice.id), "total": listing.by(Invoice.total, Invoice.id)},
+        "-number", args, options=(joinedload(Invoice.customer), joinedload(Invoice.order)))
+    template = "sales/_invoice_rows.html" if htmx and htmx.target == "invoice-rows" else "sales/invoices.html"
+    return render_template(template, listing=page, invoices=page.rows, package=args["package"], args=args,
+                           customer=customer,
+                           package_statuses=push_service.package_statuses(org_id(), "invoice", [i.id for i in page.rows]))
 
 
 @bp.route("/invoices/<int:invoice_id>")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
 from ..extensions import db
@@ -60,7 +60,10 @@ class LineMixin:
 
 class SalesOrder(DocumentMixin, db.Model):
     __tablename__ = "sales_orders"
-    __table_args__ = (UniqueConstraint("organisation_id", "number"),)
+    # the lists filter by status and sort by date within an organisation; the dashboard counts by status
+    __table_args__ = (UniqueConstraint("organisation_id", "number"),
+                      Index("ix_sales_orders_org_status", "organisation_id", "status"),
+                      Index("ix_sales_orders_org_date", "organisation_id", "order_date"))
     kind = "order"
 
     customer_id: Mapped[int] = mapped_column(ForeignKey("parties.id"), index=True)
@@ -89,7 +92,8 @@ class SalesOrderLine(LineMixin, db.Model):
 
 class Invoice(DocumentMixin, db.Model):
     __tablename__ = "invoices"
-    __table_args__ = (UniqueConstraint("organisation_id", "number"), UniqueConstraint("order_id"))
+    __table_args__ = (UniqueConstraint("organisation_id", "number"), UniqueConstraint("order_id"),
+                      Index("ix_invoices_org_issue_date", "organisation_id", "issue_date"))
     kind = "invoice"
 
     order_id: Mapped[int] = mapped_column(ForeignKey("sales_orders.id"))
@@ -115,7 +119,9 @@ class InvoiceLine(LineMixin, db.Model):
 
 class PurchaseOrder(DocumentMixin, db.Model):
     __tablename__ = "purchase_orders"
-    __table_args__ = (UniqueConstraint("organisation_id", "number"),)
+    __table_args__ = (UniqueConstraint("organisation_id", "number"),
+                      Index("ix_purchase_orders_org_status", "organisation_id", "status"),
+                      Index("ix_purchase_orders_org_date", "organisation_id", "order_date"))
     kind = "purchase"
 
     supplier_id: Mapped[int] = mapped_column(ForeignKey("parties.id"), index=True)

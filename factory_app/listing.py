@@ -1,0 +1,125 @@
+"""Lists at real size: one page of rows, the total, page numbers, search, filters and a
+sort, all from the URL (shareable; the back button works; htmx swaps the rows and pushes
+the URL). A blueprint describes its list (sorts, filters) and gets a Listing back; the
+rows' relations are its to eager-load, so a page costs the same few queries whatever
+its size.
+
+`?page=` beyond the last page shows the last one; an unknown sort or filter value is
+ignored, never an error.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Callable
+
+from flask import request, url_for
+from sqlalchemy import Select, func, select
+
+from .extensions import db
+
+PER_PAGE = 50
+MAX_PAGE = 100_000
+
+
+@dataclass
+class Listing:
+    endpoint: str
+    rows: list
+    total: int
+    page: int
+    per_page: int
+    sort: str
+    args: dict[str, str]  # the list's own query arguments, as given (search, filters, sort)
+    view_args: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def first_row(self) -> int:
+        return (self.page - 1) * self.per_page + 1 if self.total else 0
+
+    @property
+    def last_row(self) -> int:
+        return min(self.total, self.page * self.per_page)
+
+    def url(self, **changes) -> str:
+        """This list's URL with some arguments changed (None drops one); any change but
+        the page's goes back to page 1."""
+        args = {**self.args, **({"page": str(self.page)} if self.page > 1 else {})}
+        if "page" not in changes:
+            args.pop("page", None)
+        for key, value in changes.items():
+            if value is None or value == "" or (key == "page" and value == 1):
+                args.pop(key, None)
+            else:
+                args[key] = str(value)
+        return url_for(self.endpoint, **self.view_args, **args)
+
+    def page_numbers(self, around: int = 2) -> list[int | None]:
+        """1 … 4 5 [6] 7 8 … 40: None marks a gap."""
+        wanted = {1, self.pages, *range(self.page - around, self.page + around + 1)}
+        numbers, last = [], 0
+        for n in sorted(n for n in wanted if 1 <= n <= self.pages):
+            if n > last + 1:
+                numbers.append(None)
+            numbers.append(n)
+            last = n
+        return numbers
+
+    def sort_url(self, key: str) -> str:
+        """Sorting by a column: ascending first, descending on a second click."""
+        return self.url(sort=f"-{key}" if self.sort == key else key)
+
+    def sorted_by(self, key: str) -> str | None:
+        """"ascending" / "descending" when this column sorts the list (aria-sort)."""
+        if self.sort == key:
+            return "ascending"
+        if self.sort == f"-{key}":
+            return "descending"
+        return None
+
+
+def arg(name: str, limit: int = 100) -> str:
+    return (request.args.get(name) or "").strip()[:limit]
+
+
+def date_arg(name: str) -> date | None:
+    try:
+        return date.fromisoformat(arg(name, 10))
+    except ValueError:
+        return None
+
+
+def page_arg() -> int:
+    text = arg("page", 8)
+    return min(int(text), MAX_PAGE) if text.isdigit() and int(text) > 0 else 1
+
+
+def paginate(endpoint: str, query: Select, sorts: dict[str, Callable[[bool], tuple]], default_sort: str,
+             args: dict[str, str], per_page: int = PER_PAGE, options: tuple = (), **view_args) -> Listing:
+    """One page of `query` (already narrowed by its search and filters), sorted by one of
+    `sorts` (key -> function(descending) -> order_by clauses; `-key` descends), with the
+    total from one COUNT. `args` are the search and filter values given (kept in the
+    page's links); `options` are the loader options for what the rows show."""
+    sort = arg("sort", 30)
+    if sort.lstrip("-") not in sorts:
+        sort = default_sort
+    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    page = min(page_arg(), max(1, -(-total // per_page)))
+    ordered = query.order_by(*sorts[sort.lstrip("-")](sort.startswith("-")))
+    rows = db.session.scalars(ordered.options(*options).limit(per_page).offset((page - 1) * per_page)).unique().all()
+    kept = {k: v for k, v in args.items() if v}
+    if sort != default_sort:
+        kept["sort"] = sort
+    return Listing(endpoint=endpoint, rows=list(rows), total=total, page=page, per_page=per_page, sort=sort,
+                   args=kept, view_args=view_args)
+
+
+def by(column, *tie_breakers):
+    """A sort on a column (ties broken by the tie_breakers, in the same direction)."""
+    def order(descending: bool) -> tuple:
+        return tuple(c.desc() if descending else c.asc() for c in (column, *tie_breakers))
+    return order
