@@ -14,7 +14,7 @@ from datetime import date
 from typing import Any, Callable
 
 from flask import request, url_for
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, or_, select
 
 from .extensions import db
 
@@ -123,3 +123,16 @@ def by(column, *tie_breakers):
     def order(descending: bool) -> tuple:
         return tuple(c.desc() if descending else c.asc() for c in (column, *tie_breakers))
     return order
+
+
+def matching(text: str, *columns):
+    """Rows where any of the columns contains `text`, taken literally (a typed % or _ is
+    that character, not a wildcard)."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return or_(*(column.ilike(f"%{escaped}%", escape="\\") for column in columns))
+
+
+def starting(text: str, column):
+    """True where the column starts with `text` (literally): sorts those matches first."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return column.ilike(f"{escaped}%", escape="\\")

@@ -85,9 +85,9 @@ def register_document_routes(bp: Blueprint, kind: DocKind, header_form_class) ->
                 kind.party_field: listing.arg(kind.party_field, 20)}
         query = org_select(model)
         if args["q"]:
-            like = f"%{args['q']}%"
-            names = select(party_model.id).where(party_model.organisation_id == org_id(), party_model.name.ilike(like))
-            query = query.where(or_(model.number.ilike(like), model.reference.ilike(like),
+            names = select(party_model.id).where(party_model.organisation_id == org_id(),
+                                                 listing.matching(args["q"], party_model.name))
+            query = query.where(or_(listing.matching(args["q"], model.number, model.reference),
                                     getattr(model, kind.party_field).in_(names)))
         if args["status"] in kind.statuses:
             query = query.where(model.status == args["status"])
@@ -283,7 +283,8 @@ def package_column(kind: DocKind):
     """What of a row goes to the accounting package: a purchase order itself, a sales
     order through its invoice. (doc_type, the pushed document's id for each row)"""
     if kind.model is SalesOrder:
-        return "invoice", select(Invoice.id).where(Invoice.order_id == SalesOrder.id).scalar_subquery()
+        # correlated to the list's order however deep it sits (in a filter's EXISTS too)
+        return "invoice", select(Invoice.id).where(Invoice.order_id == SalesOrder.id).correlate(SalesOrder).scalar_subquery()
     return "purchase", kind.model.id
 
 

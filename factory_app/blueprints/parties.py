@@ -7,7 +7,6 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from sqlalchemy import or_
 from sqlalchemy.orm import selectinload
 from wtforms import BooleanField, EmailField, FieldList, Form, FormField, HiddenField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length, Optional
@@ -115,9 +114,7 @@ def search_query(model, text: str, show_archived: bool):
     if not show_archived:
         query = query.where(model.archived.is_(False))
     if text:
-        like = f"%{text.strip()[:100]}%"
-        query = query.where(or_(model.name.ilike(like), model.email.ilike(like),
-                                model.phone.ilike(like)))
+        query = query.where(listing.matching(text.strip()[:100], model.name, model.email, model.phone))
     return query
 
 

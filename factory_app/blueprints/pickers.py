@@ -5,8 +5,7 @@ thousands."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, render_template, request
-from sqlalchemy import or_
-
+from .. import listing
 from ..extensions import db
 from ..models import Customer, Product, Supplier
 from ..web import org_select
@@ -27,13 +26,12 @@ def search(kind):
         abort(400)
     query = org_select(model).where(model.archived.is_(False))
     if text:
-        like, start = f"%{text}%", f"{text}%"
         if model is Product:
-            query = query.where(or_(Product.sku.ilike(like), Product.name.ilike(like)))
-            query = query.order_by(Product.sku.ilike(start).desc(), Product.sku)
+            query = query.where(listing.matching(text, Product.sku, Product.name))
+            query = query.order_by(listing.starting(text, Product.sku).desc(), Product.sku)
         else:
-            query = query.where(or_(model.name.ilike(like), model.email.ilike(like), model.phone.ilike(like)))
-            query = query.order_by(model.name.ilike(start).desc(), model.name, model.id)
+            query = query.where(listing.matching(text, model.name, model.email, model.phone))
+            query = query.order_by(listing.starting(text, model.name).desc(), model.name, model.id)
     else:
         query = query.order_by(Product.sku if model is Product else model.name, model.id)
     rows = db.session.scalars(query.limit(MATCHES + 1)).all()

@@ -4,7 +4,6 @@ from decimal import Decimal
 
 from flask import Blueprint, flash, render_template, request, url_for
 from flask_wtf import FlaskForm
-from sqlalchemy import or_
 from wtforms import BooleanField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp
 
@@ -51,8 +50,7 @@ def index():
     if not args["archived"]:
         query = query.where(Product.archived.is_(False))
     if args["q"]:
-        like = f"%{args['q']}%"
-        query = query.where(or_(Product.sku.ilike(like), Product.name.ilike(like)))
+        query = query.where(listing.matching(args["q"], Product.sku, Product.name))
     page = listing.paginate("products.index", query, {
         "code": listing.by(Product.sku, Product.id), "name": listing.by(Product.name, Product.id),
         "price": listing.by(Product.sale_price, Product.id)}, "code", args)

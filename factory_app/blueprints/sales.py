@@ -66,9 +66,9 @@ def invoices():
             "package": listing.arg("package", 20), "customer_id": listing.arg("customer_id", 20)}
     query = org_select(Invoice)
     if args["q"]:
-        like = f"%{args['q']}%"
-        names = select(Customer.id).where(Customer.organisation_id == org_id(), Customer.name.ilike(like))
-        query = query.where(or_(Invoice.number.ilike(like), Invoice.reference.ilike(like), Invoice.customer_id.in_(names)))
+        names = select(Customer.id).where(Customer.organisation_id == org_id(), listing.matching(args["q"], Customer.name))
+        query = query.where(or_(listing.matching(args["q"], Invoice.number, Invoice.reference),
+                                Invoice.customer_id.in_(names)))
     customer = db.session.get(Customer, parse_id(args["customer_id"]) or 0)
     if customer is not None and customer.organisation_id == org_id():
         query = query.where(Invoice.customer_id == customer.id)
