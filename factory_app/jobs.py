@@ -8,18 +8,19 @@ Rules the rest of the app follows:
 - What was committed is the record of the work, not the job: if Redis can't take the job
   (down, frozen), the request still succeeds (`queue_unavailable()` says so, for a note to
   the user), and the outbox sweep (accounting/outbox.py), which every worker runs at
-  start-up and every minute, gives every push and run left without a live job a new one.
+  start-up and every 10 seconds (at once when Redis has lost its data), gives every push and run left without a live job a new one.
 """
 from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
 from flask import Flask, current_app, g, has_request_context
 from redis import Redis
-from redis.exceptions import RedisError
+from redis.exceptions import LockError, RedisError
 from rq import Queue, Retry
 from rq.exceptions import DuplicateJobError
 from sqlalchemy import event
@@ -31,8 +32,10 @@ _PENDING_KEY = "factory_pending_jobs"
 log = logging.getLogger(__name__)
 REDIS_TIMEOUT = 5.0  # seconds: a frozen Redis fails a call instead of hanging the request
 JOB_HEARTBEAT = 5  # seconds between a running job's heartbeats (the worker's monitoring interval)
-STALE_HEARTBEAT = timedelta(seconds=30)  # a started job silent this long lost its worker
-SWEEP_EVERY = 60.0  # seconds between a worker's outbox sweeps
+STALE_HEARTBEAT = timedelta(seconds=15)  # a started job silent this long (3 missed heartbeats) lost its worker
+SWEEP_EVERY = 10.0  # seconds between a worker's outbox sweeps (one Redis call per distinct job waited on)
+WATCH_EVERY = 3.0  # seconds between looks at REDIS_MARK
+REDIS_MARK = "factory:redis-mark"  # set by the workers; missing = Redis lost its data
 
 
 def init_app(app: Flask) -> None:
@@ -175,41 +178,115 @@ def run_worker() -> None:
         os.register_at_fork(after_in_child=lambda: engine.dispose(close=False))
         conn = redis_connection(app)
         queues = [Queue(name, connection=conn) for name in app.config["RQ_QUEUES"]]
-        start_sweeper(app)
+        start_sweeper_process()
         # maintenance every minute (RQ's default is 10): among other things it takes over the
         # scheduler lock a killed worker left behind, so scheduled retries don't stall for long.
         # A running job's heartbeat every few seconds, so a job whose worker died is known as
         # such (job_alive) within STALE_HEARTBEAT.
-        Worker(queues, connection=conn, maintenance_interval=60,
-               job_monitoring_interval=JOB_HEARTBEAT).work(with_scheduler=True)
+        backoff = 1.0
+        while True:
+            worker = Worker(queues, connection=conn, maintenance_interval=60, job_monitoring_interval=JOB_HEARTBEAT)
+            try:
+                worker.work(with_scheduler=True)
+            except (RedisError, OSError) as exc:
+                log.warning("the worker stopped on a Redis error (%s)", exc)
+            if getattr(worker, "_stop_requested", False):
+                return  # asked to stop (SIGTERM, SIGINT)
+            # RQ waits out Redis while it looks for work, but a Redis error while it watches
+            # a running job ends work() ("found an unhandled exception, quitting"): start
+            # again rather than leave it to a supervisor (the job is the sweep's if lost)
+            log.warning("the worker stopped without being asked to; starting again in %.0f s", backoff)
+            time.sleep(backoff)
+            backoff = min(backoff * 2, 30.0)
 
 
 def start_sweeper(app: Flask):
-    """A thread of the worker process: the outbox sweep now and every SWEEP_EVERY seconds
-    (one worker at a time does it, under a Redis lock), whatever Redis or the database
-    are doing meanwhile: an error is logged and the next round tries again."""
+    """The outbox sweep on a thread of this process (tests, and processes that never
+    fork); returns the Event that stops it. A worker runs it in a process of its own
+    (start_sweeper_process): RQ forks a work-horse per job, and a fork taken while this
+    thread holds a lock (Redis' or the database pool's) hands the child a lock nobody
+    will release, and the job hangs."""
     import threading
 
     stop = threading.Event()
-
-    def loop():
-        from .accounting.outbox import sweep
-        while True:
-            try:
-                lock = redis_connection(app).lock("factory:outbox-sweep", timeout=SWEEP_EVERY - 5, blocking_timeout=0)
-                if lock.acquire():
-                    with app.app_context():
-                        try:
-                            sweep()
-                        finally:
-                            db.session.remove()
-            except Exception as exc:  # noqa: BLE001 - Redis or the database away: next round
-                log.warning("outbox sweep failed (%s); trying again in %.0f s", exc, SWEEP_EVERY)
-            if stop.wait(SWEEP_EVERY):
-                return
-    thread = threading.Thread(target=loop, name="outbox-sweep", daemon=True)
+    thread = threading.Thread(target=sweep_loop, args=(app, stop), name="outbox-sweep", daemon=True)
     thread.start()
     return stop
+
+
+def start_sweeper_process():
+    """The outbox sweep in a process of its own beside the worker (spawned, so it shares
+    nothing with it); it stops with the worker, even a SIGKILLed one."""
+    import multiprocessing
+    import os
+
+    process = multiprocessing.get_context("spawn").Process(
+        target=_sweeper_main, args=(os.getpid(),), name="factory-outbox-sweep", daemon=True)
+    process.start()
+    return process
+
+
+def _sweeper_main(parent_pid: int) -> None:
+    import os
+    import signal
+    import threading
+
+    from . import create_app
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a Ctrl-C is the worker's to handle; it stops us
+    stop = threading.Event()
+    app = create_app()
+
+    def orphaned():  # the worker is gone (killed): so are we
+        while not stop.wait(1.0):
+            if os.getppid() != parent_pid:
+                stop.set()
+    threading.Thread(target=orphaned, daemon=True).start()
+    sweep_loop(app, stop)
+
+
+def sweep_loop(app: Flask, stop) -> None:
+    """The outbox sweep now and every SWEEP_EVERY seconds (one worker at a time does it,
+    under a Redis lock), whatever Redis or the database are doing meanwhile: an error is
+    logged and the next round tries again, until `stop` is set.
+
+    Every WATCH_EVERY seconds it also looks for its mark in Redis: a Redis that lost its
+    data (restarted empty, flushed, failed over) has lost the queued jobs too, so the
+    worker that finds the mark missing sweeps at once, and again once the commits made
+    just before are past the sweep's grace."""
+    from .accounting.outbox import GRACE, sweep
+
+    def sweep_now() -> None:
+        lock = redis_connection(app).lock("factory:outbox-sweep", timeout=60, blocking_timeout=0)
+        if lock.acquire():
+            try:
+                with app.app_context():
+                    try:
+                        sweep()
+                    finally:
+                        db.session.remove()
+            finally:
+                with contextlib.suppress(RedisError, LockError):
+                    lock.release()
+
+    due, again, started = time.monotonic(), None, True  # the first sweep: at start-up
+    while not stop.is_set():
+        try:
+            if redis_connection(app).set(REDIS_MARK, "1", nx=True):  # the mark was missing
+                if not started:
+                    log.warning("Redis has lost its data (restarted empty?): sweeping the outbox now")
+                due, again = time.monotonic(), time.monotonic() + GRACE.total_seconds() + 1
+            started = False
+            now = time.monotonic()
+            if now >= due or (again is not None and now >= again):
+                if now >= due:
+                    due = now + SWEEP_EVERY
+                else:
+                    again = None
+                sweep_now()
+        except Exception as exc:  # noqa: BLE001 - Redis or the database away: next round
+            log.warning("outbox sweep failed (%s); trying again shortly", exc)
+            due = min(due, time.monotonic() + WATCH_EVERY * 2)
+        stop.wait(WATCH_EVERY)
 
 
 @contextlib.contextmanager

@@ -514,3 +514,37 @@ def test_the_approved_setting_applies_to_new_documents_only(xero_app, ready, ten
     assert remote["Status"] == "DRAFT" and len(remote["LineItems"]) == 2
     second = invoice_order(xero_app, tenant, ready["customer"], [(None, "1", "20", "0", "10")])
     assert remote_invoices(xero_app, tenant, invoiced(second))[0]["Status"] == "AUTHORISED"
+
+
+def test_a_batch_sent_again_by_another_documents_job_gets_each_answer_for_its_own_document(xero_app, ready, tenant):
+    """A batch's request went out and its answer was lost (the worker was killed); the job
+    that sends it again is another document's, so "its own" comes first, but the request
+    lists the documents in one order: the package answers a request sent again under
+    the same Idempotency-Key with the first answer, in the first request's order, and each
+    document must get its own answer (its id, its total), not its neighbour's."""
+    import random
+
+    from benchmarks.soak import create_invoices
+    with xero_app.app_context():
+        expected = create_invoices(tenant.org_id, [ready["customer"]], 3, random.Random(3))
+        pushes = db.session.scalars(select(DocumentPush).order_by(DocumentPush.id)).all()
+        connection = conn_service.current_connection(tenant.org_id)
+        batch = [(p, db.session.get(Invoice, p.doc_id), None, 0) for p in pushes]
+        batch = [(p, doc, push_service.build_draft(connection, "invoice", doc, new=True), doc.version)
+                 for p, doc, _, _ in batch]
+        adapter = get_provider("xero")
+        conn_service.call(connection, lambda s: adapter.save_documents(  # the request whose answer was lost
+            s, [(draft, None) for _, _, draft, _ in batch], push_service._idempotency_key(batch)))
+        for push in pushes:
+            push.unconfirmed_since = push.created_at
+        db.session.commit()
+        last = pushes[-1].id
+        assert push_service.push_document(last) == "sent"  # the last one's job sends all three
+        package = {number: remote for number, remote in (
+            (inv["InvoiceNumber"], inv["InvoiceID"]) for inv in conn_service.call(connection, lambda s: adapter._api(
+                "GET", s, "Invoices", params={"InvoiceNumbers": ",".join(expected), "page": 1}))["Invoices"])}
+        rows = db.session.execute(select(Invoice.number, DocumentPush.remote_id, DocumentPush.state, DocumentPush.message)
+                                  .join(DocumentPush, DocumentPush.doc_id == Invoice.id)).all()
+    assert len(package) == 3
+    assert {number: (remote, state, message) for number, remote, state, message in rows} == {
+        number: (package[number], "sent", None) for number in expected}

@@ -1,5 +1,5 @@
 """The outbox: documents and runs that were committed are the record of the work, and
-nothing depends on a job surviving. Every worker sweeps at start-up and every minute
+nothing depends on a job surviving. Every worker sweeps at start-up and every 10 s
 (jobs.start_sweeper, one worker at a time), and `rq cron` runs the same sweep: a push
 waiting with no live job gets a new one, a run whose job is gone is marked interrupted
 and a new run resumes from where it stopped. No single process is the only way back.
@@ -26,7 +26,7 @@ from . import provider as get_provider
 from .base import ProviderError, RetriableError
 
 log = logging.getLogger(__name__)
-GRACE = timedelta(seconds=15)  # a job is enqueued just after its commit: the sweep doesn't race it
+GRACE = timedelta(seconds=8)  # a job is enqueued just after its commit (within Redis' 5 s timeout): the sweep doesn't race it
 PROBE_EVERY = (1, 3, 5, 10, 15, 20, 25)  # seconds between probes (a lone 5xx costs a second); then every 25
 
 
@@ -37,9 +37,15 @@ def sweep() -> dict[str, int]:
     from . import sync as sync_service
     counts = {"pushes": 0, "runs": 0}
     settled = utcnow() - GRACE
+    known: dict[str, bool] = {}
+
+    def alive(job_id: str | None) -> bool:  # pushes waiting for one probe share its job
+        if job_id not in known:
+            known[job_id] = job_alive(job_id)
+        return known[job_id]
     for push in db.session.scalars(select(DocumentPush).where(
             DocumentPush.state == "queued", DocumentPush.updated_at < settled).order_by(DocumentPush.id)):
-        if not job_alive(push.job_id):
+        if not alive(push.job_id):
             push_service.requeue(push)
             counts["pushes"] += 1
     for run in db.session.scalars(select(SyncRun).where(

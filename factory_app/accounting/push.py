@@ -208,6 +208,10 @@ def _send(connection, adapter, batch, lock) -> str:
     by its reference before it is sent again."""
     pushes = [push for push, _, _, _ in batch]
     versions = {push.id: version for push, _, _, version in batch}
+    # the request lists the documents in one order whichever job sends them: a request sent
+    # again under the same Idempotency-Key is answered with the first one's answer, in the
+    # first one's order
+    batch = sorted(batch, key=lambda item: item[0].id)
     try:
         unsure = [(push, draft) for push, _, draft, _ in batch if push.remote_id is None and push.unconfirmed_since]
         if unsure:
@@ -243,8 +247,8 @@ def _send(connection, adapter, batch, lock) -> str:
             # the whole request was refused (so nothing of it was saved): one document
             # spoils it; send them one by one
             _settle(pushes, "queued", None)
-            outcomes = [_send(connection, adapter, [item], lock) for item in batch]
-            return outcomes[0]
+            outcomes = {item[0].id: _send(connection, adapter, [item], lock) for item in batch}
+            return outcomes[pushes[0].id]
         _settle(pushes, "failed", _refusal(exc, batch[0][2], adapter))
         return "failed"
     db.session.expire_all()
