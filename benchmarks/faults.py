@@ -674,8 +674,11 @@ class Run:
 
     def settle_invoices(self, since: int, returned: float, since_run: int) -> tuple[dict, float | None]:
         """Wait until every invoice made since `since` is sent and every run started since
-        `since_run` has ended (or the settle time is up); the seconds from the part's return
-        to the last of those."""
+        `since_run` has ended (or the settle time is up); the recovery is the seconds from
+        the part's return to the last invoice sent (the backlog). A run's end is said apart
+        (self.run_end): a sync waits its turn in the package's minute limit behind the
+        invoices, which is the package's pace, not a recovery; a run that never ends is stuck."""
+        self.run_end = None
         deadline = time.monotonic() + self.args.settle
         last = 0.0
         while True:
@@ -684,7 +687,9 @@ class Run:
             runs = self.factory.runs_since(since_run)
             ended = [r["finished_at"].timestamp() for r in runs if r["status"] not in ("queued", "running")]
             if all(sent) and len(ended) == len(runs) and (invoices or runs):
-                return invoices, max(0.0, max(sent + ended) - returned)
+                if ended:
+                    self.run_end = round(max(0.0, max(ended) - returned), 1)
+                return invoices, max(0.0, max(sent or ended) - returned)
             if time.monotonic() > deadline:
                 return invoices, None
             if time.monotonic() - last > 10:
@@ -740,6 +745,8 @@ class Run:
     def finish_invoices(self, name: str, before: dict, started: float, returned: float, notes=()) -> None:
         invoices, recovery = self.settle_invoices(before["invoice"], returned, before["run"])
         figures, more = self.invoice_figures(invoices, before["run"])
+        if self.run_end is not None:
+            more = [*more, f"the sync run ended {self.run_end} s after the part's return"]
         self.record(name, started, returned, time.time(), figures, recovery, [*notes, *more])
 
     def finish_import(self, name: str, before: dict, first: int, count: int, started: float, returned: float,

@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 REDIS_TIMEOUT = 5.0  # seconds: a frozen Redis fails a call instead of hanging the request
 JOB_HEARTBEAT = 5  # seconds between a running job's heartbeats (the worker's monitoring interval)
 STALE_HEARTBEAT = timedelta(seconds=15)  # a started job silent this long (3 missed heartbeats) lost its worker
+OVERDUE_SCHEDULE = timedelta(seconds=10)  # a scheduled job this late has lost its scheduler
 SWEEP_EVERY = 10.0  # seconds between a worker's outbox sweeps (one Redis call per distinct job waited on)
 WATCH_EVERY = 3.0  # seconds between looks at REDIS_MARK
 REDIS_MARK = "factory:redis-mark"  # set by the workers; missing = Redis lost its data
@@ -130,8 +131,19 @@ def job_alive(job_id: str | None) -> bool:
         return False
     except (RedisError, OSError):
         return True  # can't tell: nothing is taken for lost on a guess (the sweep looks again later)
-    if status in (JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED):
+    if status in (JobStatus.QUEUED, JobStatus.DEFERRED):
         return True
+    if status == JobStatus.SCHEDULED:
+        # due, and not yet taken to the queue for a while: the scheduler that holds the
+        # lock was killed (the lock lapses a minute or more later): not to be waited for
+        from rq.registry import ScheduledJobRegistry
+        try:
+            due = ScheduledJobRegistry(job.origin, connection=job.connection).get_scheduled_time(job)
+        except (NoSuchJobError, RedisError, OSError):
+            return True
+        if due.tzinfo is None:
+            due = due.replace(tzinfo=timezone.utc)
+        return datetime.now(timezone.utc) - due < OVERDUE_SCHEDULE
     if status == JobStatus.STARTED:
         beat = job.last_heartbeat or job.started_at
         if beat is not None and beat.tzinfo is None:
@@ -190,8 +202,8 @@ def run_worker() -> None:
                 worker.work(with_scheduler=True)
             except (RedisError, OSError) as exc:
                 log.warning("the worker stopped on a Redis error (%s)", exc)
-            if getattr(worker, "_stop_requested", False):
-                return  # asked to stop (SIGTERM, SIGINT)
+            if getattr(worker, "_stop_requested", False) or getattr(worker, "_shutdown_requested_date", None):
+                return  # asked to stop (SIGTERM, SIGINT: a warm shutdown)
             # RQ waits out Redis while it looks for work, but a Redis error while it watches
             # a running job ends work() ("found an unhandled exception, quitting"): start
             # again rather than leave it to a supervisor (the job is the sweep's if lost)

@@ -206,3 +206,17 @@ def test_a_worker_sweeps_at_start_up(xero_app, ready, tenant, monkeypatch):  # n
         stop.set()
     work(xero_app)
     assert the_push(xero_app).state == "sent"
+
+
+def test_a_scheduled_job_long_overdue_is_not_taken_for_alive(app):
+    """A retry or probe scheduled by a worker that was killed waits until that worker's
+    scheduler lock lapses (a minute or more): the sweep doesn't wait for it."""
+    from datetime import datetime, timezone
+
+    from factory_app.jobs import queue
+    with app.app_context():
+        now = datetime.now(timezone.utc)
+        soon = queue().enqueue_at(now + timedelta(seconds=60), "tests.jobs_for_tests.touch", "/tmp/x", job_id="soon")
+        late = queue().enqueue_at(now - timedelta(seconds=30), "tests.jobs_for_tests.touch", "/tmp/x", job_id="late")
+        assert soon.get_status() == late.get_status() == "scheduled"  # no scheduler runs here
+        assert job_alive("soon") and not job_alive("late")

@@ -55,6 +55,20 @@ def cron_three_minutes_later(monkeypatch):
         return push_service.resend_stuck()
 
 
+def waiting_messages(app) -> list:
+    """What the pushes not sent say, and the connection (for a failure's message)."""
+    from sqlalchemy import select
+
+    from factory_app.extensions import db
+    from factory_app.models import AccountingConnection, DocumentPush
+    with app.app_context():
+        said = sorted({(p.state, p.message, p.job_id) for p in db.session.scalars(
+            select(DocumentPush).where(DocumentPush.state != "sent"))}, key=str)[:5]
+        connection = db.session.scalars(select(AccountingConnection)).first()
+        db.session.remove()
+        return [said, connection.status, connection.unreachable_since]
+
+
 def idle(app, worker) -> bool:
     """Nothing queued and no job running (a killed job stays in RQ's started registry)."""
     with app.app_context():
@@ -100,7 +114,7 @@ def test_fifty_invoices_exactly_once_through_faults_an_expired_token_and_a_kille
             states = push_states(xero_app)
             if states.get("sent", 0) == len(expected):
                 break
-            assert time.monotonic() < deadline, (dict(states), worker.log_path.read_text()[-3000:])
+            assert time.monotonic() < deadline, (dict(states), waiting_messages(xero_app), worker.log_path.read_text()[-1500:])
             if states.get("sent", 0) != last_sent:
                 last_sent, last_change = states.get("sent", 0), time.monotonic()
             elif time.monotonic() - last_change > 1.5 and idle(xero_app, worker):

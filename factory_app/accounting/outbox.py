@@ -27,7 +27,7 @@ from .base import ProviderError, RetriableError
 
 log = logging.getLogger(__name__)
 GRACE = timedelta(seconds=8)  # a job is enqueued just after its commit (within Redis' 5 s timeout): the sweep doesn't race it
-PROBE_EVERY = (1, 3, 5, 10, 15, 20, 25)  # seconds between probes (a lone 5xx costs a second); then every 25
+PROBE_EVERY = (1, 2, 3, 5, 10)  # seconds between probes (a lone 5xx costs a second); then every 10
 
 
 def sweep() -> dict[str, int]:

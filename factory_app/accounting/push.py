@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import flag_modified
 
 from ..extensions import db
-from ..jobs import enqueue_after_commit, job_context, kept_lock, queue
+from ..jobs import enqueue_after_commit, job_alive, job_context, kept_lock, queue
 from ..models import (
     ACTIVE, AccountingConnection, DocumentPush, ExternalLink, Invoice, PurchaseOrder, RemoteRecord,
 )
@@ -33,6 +33,7 @@ from . import connections as conn_service
 from . import links as link_service
 from . import mapping as mapping_service
 from . import provider as get_provider
+from . import outbox
 from .base import (
     DocumentDraft, DocumentLine, PaymentState, ProviderError, ReconnectNeeded, Rejected, RetriableError, Unreachable,
 )
@@ -155,6 +156,13 @@ def push_document(push_id: int, *also: int) -> str:
                 push.state, push.message = "waiting", "Waiting for the accounting package to be reconnected."
                 db.session.commit()
             return "waiting"
+        if (connection.unreachable_since is not None and push.state == "queued"
+                and job_alive(outbox.probe_job_id(connection))):
+            # the package isn't answering: no call now (a new document's job would spend a
+            # worker on a timeout); the connection's probe sends everything once it answers.
+            # A probe that is overdue (its scheduler died) is not alive: this job calls
+            _wait_for_package([push], connection)
+            return "waiting for the package"
         name = f"factory:push-sender:{push.organisation_id}:{push.remote_org_id}:{push.doc_type}"
         db.session.commit()  # end the read transaction: the wait below may be long
         with kept_lock(name, SENDER_LOCK_TTL, SENDER_LOCK_WAIT) as lock:
@@ -324,6 +332,19 @@ def _drop_waiting_jobs(pushes: list[DocumentPush]) -> None:
         pipe.execute()
 
 
+def _wait_for_package(rows: list[DocumentPush], connection: AccountingConnection) -> None:
+    """These pushes wait for the connection's probe, which sends them once the package
+    answers again; committed."""
+    from .outbox import wait_for_package
+    job_id, when = wait_for_package(connection)
+    since = (connection.unreachable_since or utcnow()).strftime("%H:%M UTC")
+    package = get_provider(connection.provider).display_name
+    for push in rows:
+        push.job_id, push.next_attempt_at = job_id, when
+        push.message = f"{package} has not answered since {since}; it goes out as soon as {package} answers again."
+    db.session.commit()
+
+
 def _retry_later(pushes: list[DocumentPush], exc: RetriableError, connection: AccountingConnection | None = None) -> None:
     """Back to the queue after a request that may be worth making again. The package not
     answering (an outage) is the connection's matter, not each push's: they wait for the
@@ -338,16 +359,9 @@ def _retry_later(pushes: list[DocumentPush], exc: RetriableError, connection: Ac
         db.session.commit()
         return
     if isinstance(exc, Unreachable) and connection is not None:
-        from .outbox import wait_for_package
         db.session.refresh(connection)
         conn_service.note_unreachable(connection)
-        job_id, when = wait_for_package(connection)
-        since = (connection.unreachable_since or utcnow()).strftime("%H:%M UTC")
-        package = get_provider(connection.provider).display_name
-        for push in rows:
-            push.job_id, push.next_attempt_at = job_id, when
-            push.message = f"{package} has not answered since {since}; it goes out as soon as {package} answers again."
-        db.session.commit()
+        _wait_for_package(rows, connection)
         return
     delay = exc.retry_after if exc.retry_after is not None else BACKOFF[min(max(p.attempts for p in rows),
                                                                             len(BACKOFF) - 1)]

@@ -59,8 +59,9 @@ def run_migrations_offline():
 
     """
     url = config.get_main_option("sqlalchemy.url")
+    from factory_app.models import described_by_models
     context.configure(
-        url=url, target_metadata=get_metadata(), literal_binds=True
+        url=url, target_metadata=get_metadata(), literal_binds=True, include_name=described_by_models
     )
 
     with context.begin_transaction():
@@ -92,6 +93,8 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
+        from factory_app.models import described_by_models
+        conf_args.setdefault("include_name", described_by_models)
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),
