@@ -9,6 +9,9 @@
 //   <button hx-get=… data-count-param="index" data-count-of="#people tr">
 //                                          the request carries how many rows there are
 //   <div data-combobox>                    a searchable picker (templates/_combobox.html)
+//   <button data-disclosure aria-controls="main-menu" aria-expanded="false">
+//                                          opens and closes the element it controls (the
+//                                          Menu of narrow screens): class "open" on it
 (function () {
   function dismissLater(el) {
     setTimeout(function () { el.classList.add("toast-out"); }, 4500);
@@ -42,6 +45,27 @@
     if (!button) return;
     var target = button.closest(button.getAttribute("data-dismiss"));
     if (target) target.remove();
+  });
+  // Disclosures: the button says whether the element it controls is open (aria-expanded);
+  // CSS shows it by its class. Escape closes an open one and gives the button the focus.
+  function disclose(button, open) {
+    var target = document.getElementById(button.getAttribute("aria-controls"));
+    if (!target) return;
+    button.setAttribute("aria-expanded", open ? "true" : "false");
+    target.classList.toggle("open", open);
+  }
+  document.addEventListener("click", function (evt) {
+    var button = evt.target.closest && evt.target.closest("[data-disclosure]");
+    if (button) disclose(button, button.getAttribute("aria-expanded") !== "true");
+  });
+  document.addEventListener("keydown", function (evt) {
+    if (evt.key !== "Escape") return;
+    document.querySelectorAll("[data-disclosure][aria-expanded=true]").forEach(function (button) {
+      var target = document.getElementById(button.getAttribute("aria-controls"));
+      if (!target || (!target.contains(document.activeElement) && document.activeElement !== button)) return;
+      disclose(button, false);
+      button.focus();
+    });
   });
   // Parameters htmx would otherwise take from a js: expression (which needs eval)
   document.addEventListener("htmx:configRequest", function (evt) {
