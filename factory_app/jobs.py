@@ -197,16 +197,22 @@ def run_worker() -> None:
         # such (job_alive) within STALE_HEARTBEAT.
         backoff = 1.0
         while True:
-            worker = Worker(queues, connection=conn, maintenance_interval=60, job_monitoring_interval=JOB_HEARTBEAT)
+            worker, began = None, time.monotonic()
             try:
+                # (making the Worker already talks to Redis: a worker started while Redis is
+                # away waits for it here instead of exiting)
+                worker = Worker(queues, connection=conn, maintenance_interval=60, job_monitoring_interval=JOB_HEARTBEAT)
                 worker.work(with_scheduler=True)
             except (RedisError, OSError) as exc:
                 log.warning("the worker stopped on a Redis error (%s)", exc)
-            if getattr(worker, "_stop_requested", False) or getattr(worker, "_shutdown_requested_date", None):
+            if worker is not None and (getattr(worker, "_stop_requested", False)
+                                       or getattr(worker, "_shutdown_requested_date", None)):
                 return  # asked to stop (SIGTERM, SIGINT: a warm shutdown)
             # RQ waits out Redis while it looks for work, but a Redis error while it watches
             # a running job ends work() ("found an unhandled exception, quitting"): start
             # again rather than leave it to a supervisor (the job is the sweep's if lost)
+            if time.monotonic() - began > 60:
+                backoff = 1.0  # it had been working: this is a new outage
             log.warning("the worker stopped without being asked to; starting again in %.0f s", backoff)
             time.sleep(backoff)
             backoff = min(backoff * 2, 30.0)

@@ -119,3 +119,19 @@ def test_person_row_partial(client):
     row = client.get("/customers/person-row?index=4", headers=HTMX).get_data(as_text=True)
     assert 'name="people-4-name"' in row
     assert client.get("/customers/person-row?index=abc").status_code == 400
+
+
+def test_a_customers_page_leads_to_its_orders_and_invoices_only(app, client, tenant):
+    from . import factories
+    with app.app_context():
+        mine = factories.customer(tenant.org_id, "Coastal Kitchens")
+        other = factories.customer(tenant.org_id, "Ridgeline Builders")
+        ours = factories.order(tenant.org_id, mine.id, lines=[(None, "1", "10", "0", "10")], status="invoiced").number
+        theirs = factories.order(tenant.org_id, other.id, lines=[(None, "1", "10", "0", "10")], status="invoiced").number
+        mine_id = mine.id
+    page = client.get(f"/customers/{mine_id}").get_data(as_text=True)
+    assert f'href="/orders?customer_id={mine_id}"' in page and f'href="/orders/invoices?customer_id={mine_id}"' in page
+    orders = client.get(f"/orders?customer_id={mine_id}").get_data(as_text=True)
+    assert ours in orders and theirs not in orders and "Coastal Kitchens" in orders
+    invoices = client.get(f"/orders/invoices?customer_id={mine_id}").get_data(as_text=True)
+    assert "INV-0001" in invoices and "INV-0002" not in invoices
