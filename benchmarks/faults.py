@@ -242,8 +242,8 @@ def _children(pid: int) -> list[int]:
 class Web:
     """gunicorn, 2 sync workers, as the README runs it."""
 
-    def __init__(self, env: dict, folder: Path, workers: int = 2):
-        self.env, self.folder, self.count = env, folder, workers
+    def __init__(self, env: dict, folder: Path, workers: int = 2, threads: int | None = None):
+        self.env, self.folder, self.count, self.threads = env, folder, workers, threads
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process = None
@@ -254,6 +254,7 @@ class Web:
         log = open(self.folder / "gunicorn.log", "ab")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "--workers", str(self.count), "--bind", f"127.0.0.1:{self.port}",
+             *(["--threads", str(self.threads), "--worker-class", "gthread"] if self.threads else []),
              "--logger-class", "factory_app.logs.GunicornLogger", "--access-logfile", "-", *extra,
              "factory_app:create_app()"], cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True)
@@ -774,20 +775,24 @@ class Run:
 
     # the scenarios -------------------------------------------------------------------------------
 
-    def redis_stopped(self):
+    def redis_away(self, name: str, seconds: float, leave, come_back, said: str):
+        """People create invoices while Redis is away (`leave`) for `seconds`, then back."""
         before = self.factory.last_ids()
         crowd = self.crowd()
         time.sleep(2)
         started = time.time()
-        self.redis.stop()
-        print(f"  Redis stopped for {self.sizes['redis_stopped']} s")
-        time.sleep(self.sizes["redis_stopped"])
-        self.redis.start()
+        leave()
+        print(f"  Redis {said} for {seconds} s")
+        time.sleep(seconds)
+        come_back()
         returned = time.time()
         time.sleep(self.sizes["after"])
         crowd.stop()
-        self.finish_invoices("redis_stopped", before, started, returned,
+        self.finish_invoices(name, before, started, returned,
                              [f"invoices made by people: {len(crowd.made)}; gave up: {crowd.problems[:3]}"])
+
+    def redis_stopped(self):
+        self.redis_away("redis_stopped", self.sizes["redis_stopped"], self.redis.stop, self.redis.start, "stopped")
 
     def redis_restarted_empty(self):
         before = self.factory.last_ids()
@@ -807,19 +812,8 @@ class Run:
                              [f"invoices made by people: {len(crowd.made)}"])
 
     def redis_frozen(self):
-        before = self.factory.last_ids()
-        crowd = self.crowd()
-        time.sleep(2)
-        started = time.time()
-        self.redis.freeze()
-        print(f"  Redis frozen (SIGSTOP) for {self.sizes['redis_frozen']} s")
-        time.sleep(self.sizes["redis_frozen"])
-        self.redis.thaw()
-        returned = time.time()
-        time.sleep(self.sizes["after"])
-        crowd.stop()
-        self.finish_invoices("redis_frozen", before, started, returned,
-                             [f"invoices made by people: {len(crowd.made)}"])
+        self.redis_away("redis_frozen", self.sizes["redis_frozen"], self.redis.freeze, self.redis.thaw,
+                        "frozen (SIGSTOP)")
 
     def postgres_import(self):
         count = self.sizes["import_contacts"]

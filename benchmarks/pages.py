@@ -35,7 +35,6 @@ import os
 import random
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -49,8 +48,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from benchmarks.contacts_import import Database, banner, code_version, reset_schema  # noqa: E402
-from benchmarks.faults import RedisServer  # noqa: E402
-from factory_app.localredis import free_port  # noqa: E402
+from benchmarks.faults import RedisServer, Web  # noqa: E402
 
 EMAIL, PASSWORD = "maria@wholesale-size.example", "correct horse battery staple"
 SIZES = {"customers": 10_000, "suppliers": 2_000, "products": 2_000, "orders": 50_000, "invoiced": 30_000,
@@ -300,42 +298,14 @@ def reachable(base: str, session: requests.Session, target: tuple) -> dict[str, 
 
 # --- the processes -----------------------------------------------------------------------------
 
-class Gunicorn:
-    def __init__(self, env: dict, folder: Path):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        log = open(folder / "gunicorn.log", "ab")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--workers", "2", "--threads", "4", "--worker-class", "gthread",
-             "--bind", f"127.0.0.1:{self.port}", "--logger-class", "factory_app.logs.GunicornLogger",
-             "factory_app:create_app()"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True)
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if requests.get(f"{self.url}/healthz", timeout=1).ok:
-                    break
-            except requests.RequestException:
-                pass
-            if time.monotonic() > deadline or self.process.poll() is not None:
-                raise SystemExit(f"gunicorn did not start: see {folder / 'gunicorn.log'}")
-            time.sleep(0.2)
-
-    def cpu_seconds(self) -> float:
-        import psutil
-        try:
-            procs = [psutil.Process(self.process.pid), *psutil.Process(self.process.pid).children(recursive=True)]
-            return sum(sum(p.cpu_times()[:2]) for p in procs)
-        except psutil.Error:
-            return 0.0
-
-    def stop(self):
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
+def gunicorn_cpu_seconds(web: Web) -> float:
+    """CPU seconds used so far by gunicorn: its master and workers."""
+    import psutil
+    try:
+        master = psutil.Process(web.process.pid)
+        return sum(sum(p.cpu_times()[:2]) for p in (master, *master.children(recursive=True)))
+    except psutil.Error:
+        return 0.0
 
 
 def postgres_cpu_seconds() -> float:
@@ -415,7 +385,7 @@ def main(argv=None) -> int:
               f"({SIZES['lines']} lines each) in {seconds:.1f} s")
         env = dict(os.environ, DATABASE_URL=database.url, REDIS_URL=redis.url, FACTORY_TOKEN_KEY=token_key,
                    PYTHONUNBUFFERED="1")
-        web = Gunicorn(env, folder)
+        web = Web(env, folder, workers=2, threads=4).start()
         user_agent = "factory-pages-benchmark/1"
         sessions = [log_in(web.url, user_agent) for _ in range(4)]  # under the login limit of 10 a minute
         spec = pages(app)
@@ -438,9 +408,9 @@ def main(argv=None) -> int:
               f"{'queries':>7s} {'KB':>6s} {'cpu gun':>8s} {'cpu pg':>7s}")
         results, bare = {}, None
         for name in chosen:
-            gun, pg = web.cpu_seconds(), postgres_cpu_seconds()
+            gun, pg = gunicorn_cpu_seconds(web), postgres_cpu_seconds()
             figures = run_locust(name, spec_path, web.url, args.users, args.duration, folder)
-            figures["cpu_gunicorn_s"] = round(web.cpu_seconds() - gun, 1)
+            figures["cpu_gunicorn_s"] = round(gunicorn_cpu_seconds(web) - gun, 1)
             figures["cpu_postgres_s"] = round(postgres_cpu_seconds() - pg, 1)
             figures["queries"], kb = measured[name]
             figures["html_kb"] = round(kb, 1)

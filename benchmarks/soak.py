@@ -262,8 +262,12 @@ def package_invoices(api_url: str, org_id: int) -> list[dict]:
                "xero-tenant-id": session.remote_org_id}
     rows, page = [], 1
     while True:
-        response = requests.get(f"{api_url}{INVOICES_PATH}", headers=headers, timeout=60,
-                                params={"page": page, "pageSize": 1000})
+        for _ in range(30):  # the checker shares the organisation's minute limit with Factory: wait its turn
+            response = requests.get(f"{api_url}{INVOICES_PATH}", headers=headers, timeout=60,
+                                    params={"page": page, "pageSize": 1000})
+            if response.status_code != 429:
+                break
+            time.sleep(float(response.headers.get("Retry-After") or 2))
         response.raise_for_status()
         data = json.loads(response.content, parse_float=Decimal)
         rows += data.get("Invoices") or []

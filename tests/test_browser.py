@@ -5,6 +5,7 @@ add two lines and watch the totals change, confirm, create the invoice. Screensh
 the three surfaces (order edit, inline customer form, settings) go to docs/screenshots/
 (FACTORY_SCREENSHOTS overrides the folder).
 """
+import contextlib
 import os
 import re
 from pathlib import Path
@@ -30,14 +31,16 @@ def live_server(app, database_url, redis_url):
         yield base
 
 
-@pytest.fixture()
-def page():
+@contextlib.contextmanager
+def browser_page(**context_options):
+    """A Chromium page (context_options: viewport, touch...) that fails the test on any
+    JavaScript error or anything the Content-Security-Policy refuses."""
     assert Path(CHROMIUM).exists(), (
         f"{CHROMIUM} is missing: the test command installs Debian's chromium "
         "(apt-get install -y --no-install-recommends chromium)")
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
-        context = browser.new_context(viewport={"width": 1280, "height": 860}, locale="en-AU")
+        context = browser.new_context(locale="en-AU", **context_options)
         page = context.new_page()
         errors = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
@@ -49,6 +52,12 @@ def page():
         context.close()
         browser.close()
         assert errors == [], errors  # no JavaScript errors and no refused script or style on any page
+
+
+@pytest.fixture()
+def page():
+    with browser_page(viewport={"width": 1280, "height": 860}) as page:
+        yield page
 
 
 def settled(page):

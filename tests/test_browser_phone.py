@@ -11,10 +11,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from factory_app.extensions import db
 from factory_app.models import AccountingConnection, ImportReview, Product, RemoteRecord, SyncRun
@@ -23,7 +22,7 @@ from factory_app.services import documents as docs
 from factory_app.services import parties
 
 from .conftest import Tenant
-from .test_browser import CHROMIUM, FLAGS, SHOTS, live_server, settled  # noqa: F401  (fixture and helpers)
+from .test_browser import SHOTS, browser_page, live_server, settled  # noqa: F401  (fixture and helpers)
 from .test_browser_trust import log_in
 
 pytestmark = pytest.mark.browser
@@ -35,20 +34,9 @@ TOUCH = 44  # px, the least a finger can hit
 def phone():
     """A page in a phone-sized, touch, mobile browser; fails the test on any JavaScript
     error or anything the Content-Security-Policy refuses (as test_browser.page)."""
-    assert Path(CHROMIUM).exists(), f"{CHROMIUM} is missing (apt-get install -y --no-install-recommends chromium)"
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
-        context = browser.new_context(viewport={"width": WIDTH, "height": HEIGHT}, is_mobile=True, has_touch=True,
-                                      device_scale_factor=1, locale="en-AU")  # 1: small PNGs
-        page = context.new_page()
-        errors = []
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.on("console", lambda msg: errors.append(msg.text + " @ " + str(msg.location))
-                if msg.type == "error" and "Content Security Policy" in msg.text else None)
+    with browser_page(viewport={"width": WIDTH, "height": HEIGHT}, is_mobile=True, has_touch=True,
+                      device_scale_factor=1) as page:  # 1: small PNGs
         yield page
-        context.close()
-        browser.close()
-        assert errors == [], errors
 
 
 # --- what is measured on every page (functions, not expressions: the CSP refuses eval) --
