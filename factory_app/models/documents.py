@@ -60,10 +60,11 @@ class LineMixin:
 
 class SalesOrder(DocumentMixin, db.Model):
     __tablename__ = "sales_orders"
-    # the lists filter by status and sort by date within an organisation; the dashboard counts by status
+    # the lists filter by status and sort by date (ties by id, so the index gives the order
+    # whole, without a sort of every row) within an organisation; the dashboard counts by status
     __table_args__ = (UniqueConstraint("organisation_id", "number"),
                       Index("ix_sales_orders_org_status", "organisation_id", "status"),
-                      Index("ix_sales_orders_org_date", "organisation_id", "order_date"))
+                      Index("ix_sales_orders_org_date_id", "organisation_id", "order_date", "id"))
     kind = "order"
 
     customer_id: Mapped[int] = mapped_column(ForeignKey("parties.id"), index=True)
@@ -93,7 +94,7 @@ class SalesOrderLine(LineMixin, db.Model):
 class Invoice(DocumentMixin, db.Model):
     __tablename__ = "invoices"
     __table_args__ = (UniqueConstraint("organisation_id", "number"), UniqueConstraint("order_id"),
-                      Index("ix_invoices_org_issue_date", "organisation_id", "issue_date"))
+                      Index("ix_invoices_org_issue_date_id", "organisation_id", "issue_date", "id"))
     kind = "invoice"
 
     order_id: Mapped[int] = mapped_column(ForeignKey("sales_orders.id"))
@@ -121,7 +122,7 @@ class PurchaseOrder(DocumentMixin, db.Model):
     __tablename__ = "purchase_orders"
     __table_args__ = (UniqueConstraint("organisation_id", "number"),
                       Index("ix_purchase_orders_org_status", "organisation_id", "status"),
-                      Index("ix_purchase_orders_org_date", "organisation_id", "order_date"))
+                      Index("ix_purchase_orders_org_date_id", "organisation_id", "order_date", "id"))
     kind = "purchase"
 
     supplier_id: Mapped[int] = mapped_column(ForeignKey("parties.id"), index=True)
