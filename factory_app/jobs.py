@@ -141,15 +141,16 @@ def job_alive(job_id: str | None) -> bool:
             due = ScheduledJobRegistry(job.origin, connection=job.connection).get_scheduled_time(job)
         except (NoSuchJobError, RedisError, OSError):
             return True
-        if due.tzinfo is None:
-            due = due.replace(tzinfo=timezone.utc)
-        return datetime.now(timezone.utc) - due < OVERDUE_SCHEDULE
+        return datetime.now(timezone.utc) - _utc(due) < OVERDUE_SCHEDULE
     if status == JobStatus.STARTED:
         beat = job.last_heartbeat or job.started_at
-        if beat is not None and beat.tzinfo is None:
-            beat = beat.replace(tzinfo=timezone.utc)
-        return beat is not None and datetime.now(timezone.utc) - beat < STALE_HEARTBEAT
+        return beat is not None and datetime.now(timezone.utc) - _utc(beat) < STALE_HEARTBEAT
     return False
+
+
+def _utc(moment: datetime) -> datetime:
+    """RQ hands back naive UTC datetimes in some places, aware ones in others."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
 
 
 @event.listens_for(Session, "after_soft_rollback")

@@ -125,14 +125,26 @@ def by(column, *tie_breakers):
     return order
 
 
+def _literal(text: str) -> str:
+    """`text` for a LIKE pattern, taken literally (a typed % or _ is that character)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 def matching(text: str, *columns):
-    """Rows where any of the columns contains `text`, taken literally (a typed % or _ is
-    that character, not a wildcard)."""
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return or_(*(column.ilike(f"%{escaped}%", escape="\\") for column in columns))
+    """Rows where any of the columns contains `text`, taken literally."""
+    return or_(*(column.ilike(f"%{_literal(text)}%", escape="\\") for column in columns))
 
 
 def starting(text: str, column):
     """True where the column starts with `text` (literally): sorts those matches first."""
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return column.ilike(f"{escaped}%", escape="\\")
+    return column.ilike(f"{_literal(text)}%", escape="\\")
+
+
+def within_dates(query: Select, column) -> Select:
+    """The query narrowed to the list's ?from= and ?to= dates (inclusive); a date that
+    doesn't parse is ignored."""
+    if (start := date_arg("from")) is not None:
+        query = query.where(column >= start)
+    if (end := date_arg("to")) is not None:
+        query = query.where(column <= end)
+    return query

@@ -119,8 +119,7 @@ def resume_waiting(organisation_id: int) -> int:
 
 def resend_stuck() -> dict[str, int]:
     """Jobs queued before the outbox existed name this: it is the outbox sweep now."""
-    from .outbox import sweep_job
-    return sweep_job()
+    return outbox.sweep_job()
 
 
 # --- the job ----------------------------------------------------------------------------
@@ -335,8 +334,7 @@ def _drop_waiting_jobs(pushes: list[DocumentPush]) -> None:
 def _wait_for_package(rows: list[DocumentPush], connection: AccountingConnection) -> None:
     """These pushes wait for the connection's probe, which sends them once the package
     answers again; committed."""
-    from .outbox import wait_for_package
-    job_id, when = wait_for_package(connection)
+    job_id, when = outbox.wait_for_package(connection)
     since = (connection.unreachable_since or utcnow()).strftime("%H:%M UTC")
     package = get_provider(connection.provider).display_name
     for push in rows:

@@ -97,10 +97,7 @@ def register_document_routes(bp: Blueprint, kind: DocKind, header_form_class) ->
             query = query.where(getattr(model, kind.party_field) == party.id)
         else:
             party = None
-        if (start := listing.date_arg("from")) is not None:
-            query = query.where(model.order_date >= start)
-        if (end := listing.date_arg("to")) is not None:
-            query = query.where(model.order_date <= end)
+        query = listing.within_dates(query, model.order_date)
         push_type, pushed_id = package_column(kind)
         if args["package"]:
             query = push_service.where_package_status(query, push_type, pushed_id, org_id(), args["package"])

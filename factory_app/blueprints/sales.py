@@ -74,10 +74,7 @@ def invoices():
         query = query.where(Invoice.customer_id == customer.id)
     else:
         customer = None
-    if (start := listing.date_arg("from")) is not None:
-        query = query.where(Invoice.issue_date >= start)
-    if (end := listing.date_arg("to")) is not None:
-        query = query.where(Invoice.issue_date <= end)
+    query = listing.within_dates(query, Invoice.issue_date)
     query = push_service.where_package_status(query, "invoice", Invoice.id, org_id(), args["package"])
     page = listing.paginate("sales.invoices", query, {
         "date": listing.by(Invoice.issue_date, Invoice.id), "number": listing.by(Invoice.id),
