@@ -75,7 +75,7 @@ class ExactDecimalField(Field):
             raise ValidationError(f"Can't be more than {self.maximum:,}.")
 
 
-MAX_ID = 2 ** 63 - 1  # the largest id a database column holds (BIGINT; SQLite's INTEGER)
+MAX_ID = 2 ** 31 - 1  # the largest id an id column holds: INTEGER on PostgreSQL (SQLite holds more)
 
 
 def parse_id(value) -> int | None:

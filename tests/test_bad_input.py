@@ -11,7 +11,7 @@ import pytest
 from .conftest import HTMX
 from .test_isolation import urls_with_ids, victim  # noqa: F401  (fixture)
 
-HUGE = (2 ** 63, 2 ** 64, 10 ** 30)
+HUGE = (2 ** 31, 2 ** 63, 2 ** 64, 10 ** 30)  # 2 ** 31: past PostgreSQL INTEGER ids
 
 
 def post_routes(app):
