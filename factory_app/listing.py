@@ -14,7 +14,7 @@ from datetime import date
 from typing import Any, Callable
 
 from flask import request, url_for
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, func, or_, select, union_all
 
 from .extensions import db
 
@@ -109,13 +109,23 @@ def paginate(endpoint: str, query: Select, sorts: dict[str, Callable[[bool], tup
         sort = default_sort
     total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
     page = min(page_arg(), max(1, -(-total // per_page)))
-    ordered = query.order_by(*sorts[sort.lstrip("-")](sort.startswith("-")))
-    rows = db.session.scalars(ordered.options(*options).limit(per_page).offset((page - 1) * per_page)).unique().all()
+    order = sorts[sort.lstrip("-")](sort.startswith("-"))
+    rows = db.session.scalars(_page_of(query, order, per_page, (page - 1) * per_page).options(*options)).unique().all()
     kept = {k: v for k, v in args.items() if v}
     if sort != default_sort:
         kept["sort"] = sort
     return Listing(endpoint=endpoint, rows=list(rows), total=total, page=page, per_page=per_page, sort=sort,
                    args=kept, view_args=view_args)
+
+
+def _page_of(query: Select, order: tuple, limit: int, offset: int) -> Select:
+    """The rows of one page, found by their ids first: the inner query walks the index
+    past `offset` entries reading ids only, and the rows (with whatever the loader
+    options join to them) are read for this page alone, so page 999 costs about what
+    page 1 does rather than joining every row it skips."""
+    entity = query.column_descriptions[0]["entity"]
+    ids = query.with_only_columns(entity.id).order_by(*order).limit(limit).offset(offset).subquery()
+    return select(entity).where(entity.id.in_(select(ids.c.id))).order_by(*order)
 
 
 def by(column, *tie_breakers):
@@ -133,6 +143,19 @@ def _literal(text: str) -> str:
 def matching(text: str, *columns):
     """Rows where any of the columns contains `text`, taken literally."""
     return or_(*(column.ilike(f"%{_literal(text)}%", escape="\\") for column in columns))
+
+
+def document_matching(text: str, model, party_model, party_column, organisation_id: int):
+    """Documents whose number or reference contains `text`, or whose customer's (or
+    supplier's) name does: the ids found each way, united. Each way can use its own
+    index (a trigram index on PostgreSQL, the party's id on the documents); one OR
+    across the three would read every document of the organisation."""
+    pattern = f"%{_literal(text)}%"
+    own = [select(model.id).where(model.organisation_id == organisation_id, column.ilike(pattern, escape="\\"))
+           for column in (model.number, model.reference)]
+    by_party = (select(model.id).join(party_model, party_model.id == party_column)
+                .where(party_model.organisation_id == organisation_id, party_model.name.ilike(pattern, escape="\\")))
+    return model.id.in_(union_all(*own, by_party))
 
 
 def starting(text: str, column):

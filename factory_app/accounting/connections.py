@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Callable, TypeVar
 
-from flask import current_app, has_request_context
+from flask import current_app, g, has_request_context
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import ObjectDeletedError
 
 from ..extensions import db
 from ..jobs import redis_connection
@@ -104,11 +105,27 @@ def switch_for(organisation_id: int, provider_key: str, chosen: RemoteOrganisati
 # --- reading ----------------------------------------------------------------------------
 
 def current_connection(organisation_id: int) -> AccountingConnection | None:
-    return db.session.scalar(
+    """The organisation's connection (any state but disconnected), or None. A request
+    asks this several times (the banner, the page, its lists): the one found is kept for
+    the rest of the request while it is still in the session and not disconnected (a
+    commit expires it, and reading its status then reads it afresh). None is never kept,
+    so a connection made during the request is found."""
+    kept = g.setdefault("_connections", {}) if has_request_context() else {}
+    connection = kept.get(organisation_id)
+    if connection is not None and connection in db.session:
+        try:
+            if connection.status != DISCONNECTED:
+                return connection
+        except ObjectDeletedError:
+            pass
+    connection = db.session.scalar(
         select(AccountingConnection)
         .where(AccountingConnection.organisation_id == organisation_id,
                AccountingConnection.status != DISCONNECTED)
         .order_by(AccountingConnection.id.desc()))
+    if connection is not None:
+        kept[organisation_id] = connection
+    return connection
 
 
 def links_for(connection: AccountingConnection, local_type: str):

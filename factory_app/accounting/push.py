@@ -512,14 +512,21 @@ def refresh_payment_job(push_id: int) -> str:
         return "refreshed" if ok else "unreachable"
 
 
+def payment_check_due(invoice: Invoice) -> bool:
+    """Is a sent invoice's last look at its payments over a minute old (and could a
+    payment still change it)?"""
+    push = push_for("invoice", invoice)
+    if push is None or push.remote_id is None or push.has_payments:
+        return False
+    return not (push.payment_checked_at and push.payment_checked_at > utcnow() - PAYMENT_CHECK_AGE)
+
+
 def check_payment_if_stale(invoice: Invoice) -> str | None:
     """Opening an order: re-read a sent invoice's payments if the last look is over a
     minute old. Returns a note when the package could not be asked."""
+    if not payment_check_due(invoice):
+        return None
     push = push_for("invoice", invoice)
-    if push is None or push.remote_id is None or push.has_payments:
-        return None
-    if push.payment_checked_at and push.payment_checked_at > utcnow() - PAYMENT_CHECK_AGE:
-        return None
     if refresh_payment_state(push, timeout=2):
         return None
     when = push.payment_checked_at.strftime("%d %b, %H:%M UTC") if push.payment_checked_at else "never"
@@ -572,12 +579,16 @@ def package_status(push: DocumentPush | None) -> str | None:
     """The key of PACKAGE_STATUSES a document shows, or None (never sent)."""
     if push is None:
         return None
-    if push.state in ("queued", "waiting"):
+    return _status_key(push.state, push.amount_paid, push.amount_due)
+
+
+def _status_key(state: str, amount_paid, amount_due) -> str:
+    if state in ("queued", "waiting"):
         return "queued"
-    if push.state == "failed":
+    if state == "failed":
         return "failed"
-    if push.has_payments:
-        return "paid" if push.amount_due == 0 else "part_paid"
+    if amount_paid and amount_paid > 0:
+        return "paid" if amount_due == 0 else "part_paid"
     return "sent"
 
 
@@ -591,24 +602,27 @@ def _pushes(organisation_id: int, doc_type: str):
     return query
 
 
-def where_package_status(query, doc_type: str, doc_id, organisation_id: int, key: str):
-    """A list's query, narrowed to the documents of this package status. `doc_id`: the
-    column (or correlated subquery) that gives the pushed document's id of each row."""
+def where_package_status(query, doc_type: str, organisation_id: int, key: str, rows_of=None):
+    """A list's query, narrowed to the documents of this package status: its rows whose
+    id is among the pushed documents' ids (one semi-join, not a subquery per row).
+    `rows_of(ids)` gives the condition when the list's rows aren't the pushed documents
+    themselves (an order, through its invoice); by default the rows are."""
     if key not in PACKAGE_STATUSES:
         return query
-    pushes = _pushes(organisation_id, doc_type).where(DocumentPush.doc_id == doc_id, _status_condition(key))
-    return query.where(pushes.exists())
+    ids = _pushes(organisation_id, doc_type).where(_status_condition(key)).with_only_columns(DocumentPush.doc_id)
+    entity = query.column_descriptions[0]["entity"]
+    return query.where(rows_of(ids) if rows_of is not None else entity.id.in_(ids))
 
 
 def package_statuses(organisation_id: int, doc_type: str, doc_ids: list[int]) -> dict[int, str]:
-    """{document id: package status key} for a page of a list, in one query."""
+    """{document id: package status key} for a page of a list, in one query (of the
+    columns that decide it: a list has no use for whole pushes)."""
     if not doc_ids:
         return {}
-    statuses = {}
-    for push in db.session.scalars(_pushes(organisation_id, doc_type).where(DocumentPush.doc_id.in_(doc_ids))
-                                   .order_by(DocumentPush.id)):
-        statuses[push.doc_id] = package_status(push)
-    return statuses
+    query = (_pushes(organisation_id, doc_type).where(DocumentPush.doc_id.in_(doc_ids)).order_by(DocumentPush.id)
+             .with_only_columns(DocumentPush.doc_id, DocumentPush.state, DocumentPush.amount_paid,
+                                DocumentPush.amount_due))
+    return {doc_id: _status_key(state, paid, due) for doc_id, state, paid, due in db.session.execute(query)}
 
 
 def attention(organisation_id: int) -> dict[str, dict[str, int]]:

@@ -11,7 +11,7 @@ from typing import Callable
 
 from flask import Blueprint, abort, flash, render_template, request, url_for
 from flask_wtf import FlaskForm
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 from wtforms import DateField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
@@ -85,10 +85,8 @@ def register_document_routes(bp: Blueprint, kind: DocKind, header_form_class) ->
                 kind.party_field: listing.arg(kind.party_field, 20)}
         query = org_select(model)
         if args["q"]:
-            names = select(party_model.id).where(party_model.organisation_id == org_id(),
-                                                 listing.matching(args["q"], party_model.name))
-            query = query.where(or_(listing.matching(args["q"], model.number, model.reference),
-                                    getattr(model, kind.party_field).in_(names)))
+            query = query.where(listing.document_matching(args["q"], model, party_model,
+                                                          getattr(model, kind.party_field), org_id()))
         if args["status"] in kind.statuses:
             query = query.where(model.status == args["status"])
         party_id = parse_id(args[kind.party_field])
@@ -98,16 +96,15 @@ def register_document_routes(bp: Blueprint, kind: DocKind, header_form_class) ->
         else:
             party = None
         query = listing.within_dates(query, model.order_date)
-        push_type, pushed_id = package_column(kind)
-        if args["package"]:
-            query = push_service.where_package_status(query, push_type, pushed_id, org_id(), args["package"])
+        push_type = "invoice" if model is SalesOrder else "purchase"
+        query = push_service.where_package_status(query, push_type, org_id(), args["package"],
+                                                  rows_of=orders_invoiced_as if model is SalesOrder else None)
         relation = getattr(model, "customer" if kind.party_field == "customer_id" else "supplier")
-        options = (joinedload(relation),) + ((selectinload(model.invoice),) if model is SalesOrder else ())
+        options = (joinedload(relation).load_only(party_model.name),)  # a row shows its party's name only
         page = listing.paginate(f"{kind.endpoint}.index", query, {
             "date": listing.by(model.order_date, model.id), "number": listing.by(model.id),
             "total": listing.by(model.total, model.id)}, "-number", args, options=options)
-        pushed = {d.id: (d.invoice.id if model is SalesOrder else d.id) for d in page.rows
-                  if model is not SalesOrder or d.invoice is not None}
+        pushed = invoices_of([d.id for d in page.rows]) if model is SalesOrder else {d.id: d.id for d in page.rows}
         by_pushed = push_service.package_statuses(org_id(), push_type, list(pushed.values()))
         statuses = {doc_id: by_pushed.get(pushed_id) for doc_id, pushed_id in pushed.items()}
         template = "documents/_rows.html" if htmx and htmx.target == "doc-rows" else "documents/index.html"
@@ -177,13 +174,15 @@ def register_document_routes(bp: Blueprint, kind: DocKind, header_form_class) ->
 
     @bp.route("/<int:doc_id>", methods=["GET", "POST"], endpoint="edit")
     def edit(doc_id):
-        doc = get_or_404(kind.model, doc_id)
-        note = None
-        if request.method == "GET" and getattr(doc, "invoice", None) is not None:
-            # has a payment been applied meanwhile? (first: its commit expires what is loaded)
-            note = push_service.check_payment_if_stale(doc.invoice)
-            db.session.commit()
         doc = load_for_editing(kind.model, doc_id)
+        note = None
+        invoice = getattr(doc, "invoice", None)
+        if request.method == "GET" and invoice is not None and push_service.payment_check_due(invoice):
+            # has a payment been applied meanwhile? Its commit expires what is loaded, so
+            # the page is loaded again; a look taken within the minute commits nothing
+            note = push_service.check_payment_if_stale(invoice)
+            db.session.commit()
+            doc = load_for_editing(kind.model, doc_id)
         form = header_form_class(obj=doc)
         if request.method == "POST":
             if form.validate():
@@ -276,13 +275,17 @@ def load_for_editing(model, doc_id: int):
     return doc
 
 
-def package_column(kind: DocKind):
-    """What of a row goes to the accounting package: a purchase order itself, a sales
-    order through its invoice. (doc_type, the pushed document's id for each row)"""
-    if kind.model is SalesOrder:
-        # correlated to the list's order however deep it sits (in a filter's EXISTS too)
-        return "invoice", select(Invoice.id).where(Invoice.order_id == SalesOrder.id).correlate(SalesOrder).scalar_subquery()
-    return "purchase", kind.model.id
+def invoices_of(order_ids: list[int]) -> dict[int, int]:
+    """{order id: its invoice's id} for the invoiced ones of these orders."""
+    if not order_ids:
+        return {}
+    return dict(db.session.execute(select(Invoice.order_id, Invoice.id).where(Invoice.order_id.in_(order_ids))).all())
+
+
+def orders_invoiced_as(invoice_ids):
+    """The orders whose invoice is one of these: what goes to the accounting package of
+    a sales order is its invoice."""
+    return SalesOrder.id.in_(select(Invoice.order_id).where(Invoice.id.in_(invoice_ids)))
 
 
 def push_context(doc) -> dict:

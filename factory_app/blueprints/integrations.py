@@ -1,8 +1,11 @@
 """Settings > Integrations: connect, choose an organisation, disconnect (administrators)."""
 from __future__ import annotations
 
+from functools import cache, partial
+
 from flask import Blueprint, abort, current_app, flash, g, render_template, request, url_for
 from flask_login import current_user
+from werkzeug.local import LocalProxy
 
 from ..accounting import connections as conn_service
 from ..accounting import mapping as mapping_service
@@ -349,16 +352,27 @@ def remote_choices(connection):
 def accounting_context():
     """Every page knows whether a package is connected (for "Also create in …", the link
     controls), and every user sees in a banner what has not reached it: documents waiting
-    while the connection needs an administrator, documents the package refused."""
+    while the connection needs an administrator, documents the package refused.
+
+    Asked for when a template first uses one of these names, once per render: a fragment
+    that shows none of them (a picker's matches, a list's rows) costs no query for them."""
     if g.get("database_down") or not current_user.is_authenticated:
         return {}
-    connection = conn_service.current_connection(current_user.organisation_id)
+    state = cache(partial(_accounting_state, current_user.organisation_id))
+
+    def value(name: str):
+        return state().get(name)
+    return {name: LocalProxy(partial(value, name)) for name in ("accounting", "package_name", "banner")}
+
+
+def _accounting_state(organisation_id: int) -> dict:
+    connection = conn_service.current_connection(organisation_id)
     if connection is None:
         return {"accounting": None}
     name = get_provider(connection.provider).display_name
     context = {"accounting": {"connection": connection, "name": name} if connection.status == "active" else None,
                "package_name": name}
-    counts = push_service.attention(current_user.organisation_id)
+    counts = g.get("attention") or push_service.attention(organisation_id)  # the dashboard's, if made
     needs_reconnect = connection.status == "needs_reconnect"
     unreachable = connection.status == "active" and connection.unreachable_since is not None
     if needs_reconnect or unreachable or counts["failed"]:

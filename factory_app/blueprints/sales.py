@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, render_template, request, url_for
-from sqlalchemy import or_, select
 from sqlalchemy.orm import joinedload
 from wtforms import DateField
 from wtforms.validators import Optional
@@ -66,20 +65,20 @@ def invoices():
             "package": listing.arg("package", 20), "customer_id": listing.arg("customer_id", 20)}
     query = org_select(Invoice)
     if args["q"]:
-        names = select(Customer.id).where(Customer.organisation_id == org_id(), listing.matching(args["q"], Customer.name))
-        query = query.where(or_(listing.matching(args["q"], Invoice.number, Invoice.reference),
-                                Invoice.customer_id.in_(names)))
-    customer = db.session.get(Customer, parse_id(args["customer_id"]) or 0)
+        query = query.where(listing.document_matching(args["q"], Invoice, Customer, Invoice.customer_id, org_id()))
+    customer_id = parse_id(args["customer_id"])
+    customer = db.session.get(Customer, customer_id) if customer_id else None
     if customer is not None and customer.organisation_id == org_id():
         query = query.where(Invoice.customer_id == customer.id)
     else:
         customer = None
     query = listing.within_dates(query, Invoice.issue_date)
-    query = push_service.where_package_status(query, "invoice", Invoice.id, org_id(), args["package"])
+    query = push_service.where_package_status(query, "invoice", org_id(), args["package"])
     page = listing.paginate("sales.invoices", query, {
         "date": listing.by(Invoice.issue_date, Invoice.id), "number": listing.by(Invoice.id),
         "due": listing.by(Invoice.due_date, Invoice.id), "total": listing.by(Invoice.total, Invoice.id)},
-        "-number", args, options=(joinedload(Invoice.customer), joinedload(Invoice.order)))
+        "-number", args,  # a row shows its customer's name and its order's number, nothing else of them
+        options=(joinedload(Invoice.customer).load_only(Customer.name), joinedload(Invoice.order).load_only(SalesOrder.number)))
     template = "sales/_invoice_rows.html" if htmx and htmx.target == "invoice-rows" else "sales/invoices.html"
     return render_template(template, listing=page, invoices=page.rows, package=args["package"], args=args,
                            customer=customer,

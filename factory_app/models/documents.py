@@ -60,11 +60,14 @@ class LineMixin:
 
 class SalesOrder(DocumentMixin, db.Model):
     __tablename__ = "sales_orders"
-    # the lists filter by status and sort by date (ties by id, so the index gives the order
-    # whole, without a sort of every row) within an organisation; the dashboard counts by status
+    # the lists filter by status and sort by date, number (the id) or total (ties by id, so
+    # an index gives the order whole, without a sort of every row, and a deep page is a
+    # walk along an index) within an organisation; the dashboard counts by status
     __table_args__ = (UniqueConstraint("organisation_id", "number"),
                       Index("ix_sales_orders_org_status", "organisation_id", "status"),
-                      Index("ix_sales_orders_org_date_id", "organisation_id", "order_date", "id"))
+                      Index("ix_sales_orders_org_date_id", "organisation_id", "order_date", "id"),
+                      Index("ix_sales_orders_org_id", "organisation_id", "id"),
+                      Index("ix_sales_orders_org_total_id", "organisation_id", "total", "id"))
     kind = "order"
 
     customer_id: Mapped[int] = mapped_column(ForeignKey("parties.id"), index=True)
@@ -94,7 +97,9 @@ class SalesOrderLine(LineMixin, db.Model):
 class Invoice(DocumentMixin, db.Model):
     __tablename__ = "invoices"
     __table_args__ = (UniqueConstraint("organisation_id", "number"), UniqueConstraint("order_id"),
-                      Index("ix_invoices_org_issue_date_id", "organisation_id", "issue_date", "id"))
+                      Index("ix_invoices_org_issue_date_id", "organisation_id", "issue_date", "id"),
+                      Index("ix_invoices_org_id", "organisation_id", "id"),
+                      Index("ix_invoices_org_total_id", "organisation_id", "total", "id"))
     kind = "invoice"
 
     order_id: Mapped[int] = mapped_column(ForeignKey("sales_orders.id"))
@@ -122,7 +127,9 @@ class PurchaseOrder(DocumentMixin, db.Model):
     __tablename__ = "purchase_orders"
     __table_args__ = (UniqueConstraint("organisation_id", "number"),
                       Index("ix_purchase_orders_org_status", "organisation_id", "status"),
-                      Index("ix_purchase_orders_org_date_id", "organisation_id", "order_date", "id"))
+                      Index("ix_purchase_orders_org_date_id", "organisation_id", "order_date", "id"),
+                      Index("ix_purchase_orders_org_id", "organisation_id", "id"),
+                      Index("ix_purchase_orders_org_total_id", "organisation_id", "total", "id"))
     kind = "purchase"
 
     supplier_id: Mapped[int] = mapped_column(ForeignKey("parties.id"), index=True)
