@@ -4,6 +4,10 @@ the URL). A blueprint describes its list (sorts, filters) and gets a Listing bac
 rows' relations are its to eager-load, so a page costs the same few queries whatever
 its size.
 
+A page is found by its ids first (an index walk of ids only), then its rows are read;
+past the middle of a list it is read from the other end and turned round, so no page
+walks more than half the list.
+
 `?page=` beyond the last page shows the last one; an unknown sort or filter value is
 ignored, never an error.
 """
@@ -109,8 +113,12 @@ def paginate(endpoint: str, query: Select, sorts: dict[str, Callable[[bool], tup
         sort = default_sort
     total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
     page = min(page_arg(), max(1, -(-total // per_page)))
-    order = sorts[sort.lstrip("-")](sort.startswith("-"))
-    rows = db.session.scalars(_page_of(query, order, per_page, (page - 1) * per_page).options(*options)).unique().all()
+    key, descending, offset = sort.lstrip("-"), sort.startswith("-"), (page - 1) * per_page
+    if offset <= total // 2:
+        rows = _rows(query, sorts[key](descending), per_page, offset, options)
+    else:  # nearer the end: walk in from the other end (page 999 of 1000 is page 2 the other way round)
+        last = min(offset + per_page, total)
+        rows = _rows(query, sorts[key](not descending), last - offset, total - last, options)[::-1]
     kept = {k: v for k, v in args.items() if v}
     if sort != default_sort:
         kept["sort"] = sort
@@ -118,14 +126,15 @@ def paginate(endpoint: str, query: Select, sorts: dict[str, Callable[[bool], tup
                    args=kept, view_args=view_args)
 
 
-def _page_of(query: Select, order: tuple, limit: int, offset: int) -> Select:
+def _rows(query: Select, order: tuple, limit: int, offset: int, options: tuple) -> list:
     """The rows of one page, found by their ids first: the inner query walks the index
     past `offset` entries reading ids only, and the rows (with whatever the loader
-    options join to them) are read for this page alone, so page 999 costs about what
-    page 1 does rather than joining every row it skips."""
+    options join to them) are read for this page alone, rather than joining every row
+    it skips."""
     entity = query.column_descriptions[0]["entity"]
     ids = query.with_only_columns(entity.id).order_by(*order).limit(limit).offset(offset).subquery()
-    return select(entity).where(entity.id.in_(select(ids.c.id))).order_by(*order)
+    page = select(entity).where(entity.id.in_(select(ids.c.id))).order_by(*order).options(*options)
+    return list(db.session.scalars(page).unique().all())
 
 
 def by(column, *tie_breakers):

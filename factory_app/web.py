@@ -43,6 +43,13 @@ def get_or_404(model, ident) -> object:
     return row
 
 
+def owned_or_none(model, ident: int | None):
+    """A row of the current organisation by an id from the request (a filter's, a
+    form's), or None: no id, no such row, or somebody else's."""
+    row = db.session.get(model, ident) if ident else None
+    return row if row is not None and row.organisation_id == org_id() else None
+
+
 def admin_required(view):
     @wraps(view)
     def wrapped(*args, **kwargs):

@@ -150,3 +150,39 @@ def test_the_orders_package_filter_keeps_only_this_organisations_orders_of_that_
     page = tenant.client().get("/orders?package=sent").get_data(as_text=True)
     assert page.count("SO-") == 5  # the five invoiced of ten
     assert tenant.client().get("/orders?package=failed").get_data(as_text=True).count("SO-") == 0
+
+
+def test_a_request_asks_for_the_connection_once_and_still_sees_one_made_or_closed_meanwhile(app, tenant):
+    from factory_app.accounting.connections import current_connection
+    from factory_app.models import DISCONNECTED
+    with app.test_request_context():
+        assert current_connection(tenant.org_id) is None  # None is not kept...
+        connection = AccountingConnection(organisation_id=tenant.org_id, provider="xero", remote_org_id="t1",
+                                          remote_org_name="Harbour", status="active")
+        db.session.add(connection)
+        db.session.flush()
+        assert current_connection(tenant.org_id) is connection  # ...so one made meanwhile is found
+        with counting() as seen:
+            assert current_connection(tenant.org_id) is connection
+        assert seen == []  # asked once
+        connection.status = DISCONNECTED
+        with counting() as seen:
+            assert current_connection(tenant.org_id) is None  # a closed one is not kept
+        assert sum(s.startswith("SELECT") for s in seen) == 1  # (the other: the change, flushed)
+        db.session.rollback()
+
+
+def test_a_fragment_that_shows_no_banner_asks_nothing_about_the_connection(app, tenant):
+    with app.app_context():
+        db.session.add(AccountingConnection(organisation_id=tenant.org_id, provider="xero", remote_org_id="t1",
+                                            remote_org_name="Harbour", status="active"))
+        db.session.commit()
+        seed(tenant.org_id, 3, 1)
+    client = tenant.client()
+    with app.app_context(), counting() as fragment:
+        assert client.get("/pick/customers?q=Cust&list=c", headers=HTMX).status_code == 200
+    with app.app_context(), counting() as page:
+        assert client.get("/customers").status_code == 200
+    asks = [s for s in fragment if "accounting_connections" in s or "document_pushes" in s]
+    assert asks == [] and len(fragment) == 2  # the user and the matches
+    assert sum("accounting_connections" in s for s in page) == 1  # a page with the banner asks once

@@ -24,7 +24,9 @@ from .. import listing
 from ..models import Invoice, SalesOrder
 from ..services import ServiceError
 from ..services import documents as doc_service
-from ..web import get_or_404, org_id, org_select, redirect_to, refusal, render_invalid, toast_header
+from ..web import (
+    get_or_404, org_id, org_select, owned_or_none, redirect_to, refusal, render_invalid, toast_header,
+)
 
 HUNDRED = Decimal(100)
 # A line's amount must fit NUMERIC(18, 2): 10^7 × 10^8 stays below 10^16.
@@ -89,12 +91,9 @@ def register_document_routes(bp: Blueprint, kind: DocKind, header_form_class) ->
                                                           getattr(model, kind.party_field), org_id()))
         if args["status"] in kind.statuses:
             query = query.where(model.status == args["status"])
-        party_id = parse_id(args[kind.party_field])
-        party = db.session.get(party_model, party_id) if party_id else None
-        if party is not None and party.organisation_id == org_id():
+        party = owned_or_none(party_model, parse_id(args[kind.party_field]))
+        if party is not None:
             query = query.where(getattr(model, kind.party_field) == party.id)
-        else:
-            party = None
         query = listing.within_dates(query, model.order_date)
         push_type = "invoice" if model is SalesOrder else "purchase"
         query = push_service.where_package_status(query, push_type, org_id(), args["package"],
@@ -308,11 +307,9 @@ class HeaderFormBase(FlaskForm):
     def current_party(self, doc=None):
         """The customer or supplier the picker shows: the one chosen (if it is the
         organisation's), else the document's."""
-        chosen = getattr(self, self.party_field).data
-        if chosen:
-            party = db.session.get(self.party_model, chosen)
-            if party is not None and party.organisation_id == org_id():
-                return party
+        party = owned_or_none(self.party_model, getattr(self, self.party_field).data)
+        if party is not None:
+            return party
         return getattr(doc, "party", None) if doc is not None else None
 
     def to_data(self) -> dict:

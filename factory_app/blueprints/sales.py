@@ -13,7 +13,7 @@ from ..forms import IdField, RequiredChoice, parse_id
 from ..models import ORDER_STATUSES, Customer, Invoice, SalesOrder
 from ..services import ServiceError
 from ..services import documents as doc_service
-from ..web import get_or_404, org_id, org_select, redirect_to
+from ..web import get_or_404, org_id, org_select, owned_or_none, redirect_to
 from .documents import DocKind, HeaderFormBase, register_document_routes
 
 bp = Blueprint("sales", __name__, url_prefix="/orders")
@@ -66,12 +66,9 @@ def invoices():
     query = org_select(Invoice)
     if args["q"]:
         query = query.where(listing.document_matching(args["q"], Invoice, Customer, Invoice.customer_id, org_id()))
-    customer_id = parse_id(args["customer_id"])
-    customer = db.session.get(Customer, customer_id) if customer_id else None
-    if customer is not None and customer.organisation_id == org_id():
+    customer = owned_or_none(Customer, parse_id(args["customer_id"]))
+    if customer is not None:
         query = query.where(Invoice.customer_id == customer.id)
-    else:
-        customer = None
     query = listing.within_dates(query, Invoice.issue_date)
     query = push_service.where_package_status(query, "invoice", org_id(), args["package"])
     page = listing.paginate("sales.invoices", query, {
