@@ -18,7 +18,7 @@ from datetime import date
 from typing import Any, Callable
 
 from flask import request, url_for
-from sqlalchemy import Select, func, or_, select, union_all
+from sqlalchemy import Select, func, select, union_all
 
 from .extensions import db
 
@@ -149,21 +149,28 @@ def _literal(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def matching(text: str, *columns):
-    """Rows where any of the columns contains `text`, taken literally."""
-    return or_(*(column.ilike(f"%{_literal(text)}%", escape="\\") for column in columns))
+def _contains(text: str, column):
+    return column.ilike(f"%{_literal(text)}%", escape="\\")
+
+
+def matching(text: str, organisation_id: int, *columns):
+    """The organisation's rows (of the columns' model) where any of the columns contains
+    `text`, taken literally: the ids found column by column, united. Each column can use
+    its own index (a trigram index on PostgreSQL); one OR across them would run every
+    ILIKE on every row of the organisation."""
+    model = columns[0].class_
+    return model.id.in_(union_all(*(select(model.id).where(model.organisation_id == organisation_id,
+                                                           _contains(text, column)) for column in columns)))
 
 
 def document_matching(text: str, model, party_model, party_column, organisation_id: int):
     """Documents whose number or reference contains `text`, or whose customer's (or
-    supplier's) name does: the ids found each way, united. Each way can use its own
-    index (a trigram index on PostgreSQL, the party's id on the documents); one OR
-    across the three would read every document of the organisation."""
-    pattern = f"%{_literal(text)}%"
-    own = [select(model.id).where(model.organisation_id == organisation_id, column.ilike(pattern, escape="\\"))
+    supplier's) name does: the ids found each way, united, as `matching` does (the
+    party's way through the documents' index on their party)."""
+    own = [select(model.id).where(model.organisation_id == organisation_id, _contains(text, column))
            for column in (model.number, model.reference)]
     by_party = (select(model.id).join(party_model, party_model.id == party_column)
-                .where(party_model.organisation_id == organisation_id, party_model.name.ilike(pattern, escape="\\")))
+                .where(party_model.organisation_id == organisation_id, _contains(text, party_model.name)))
     return model.id.in_(union_all(*own, by_party))
 
 
