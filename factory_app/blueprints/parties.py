@@ -114,7 +114,7 @@ def search_query(model, text: str, show_archived: bool):
     if not show_archived:
         query = query.where(model.archived.is_(False))
     if text:
-        query = query.where(listing.matching(text.strip()[:100], org_id(), model.name, model.email, model.phone))
+        query = query.where(listing.matching(text.strip()[:100], model.name, model.email, model.phone))
     return query
 
 

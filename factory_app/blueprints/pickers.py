@@ -8,7 +8,7 @@ from flask import Blueprint, abort, render_template, request
 from .. import listing
 from ..extensions import db
 from ..models import Customer, Product, Supplier
-from ..web import org_id, org_select
+from ..web import org_select
 
 bp = Blueprint("pickers", __name__, url_prefix="/pick")
 MATCHES = 20
@@ -27,10 +27,10 @@ def search(kind):
     query = org_select(model).where(model.archived.is_(False))
     if text:
         if model is Product:
-            query = query.where(listing.matching(text, org_id(), Product.sku, Product.name))
+            query = query.where(listing.matching(text, Product.sku, Product.name))
             query = query.order_by(listing.starting(text, Product.sku).desc(), Product.sku)
         else:
-            query = query.where(listing.matching(text, org_id(), model.name, model.email, model.phone))
+            query = query.where(listing.matching(text, model.name, model.email, model.phone))
             query = query.order_by(listing.starting(text, model.name).desc(), model.name, model.id)
     else:
         query = query.order_by(Product.sku if model is Product else model.name, model.id)

@@ -50,7 +50,7 @@ def index():
     if not args["archived"]:
         query = query.where(Product.archived.is_(False))
     if args["q"]:
-        query = query.where(listing.matching(args["q"], org_id(), Product.sku, Product.name))
+        query = query.where(listing.matching(args["q"], Product.sku, Product.name))
     page = listing.paginate("products.index", query, {
         "code": listing.by(Product.sku, Product.id), "name": listing.by(Product.name, Product.id),
         "price": listing.by(Product.sale_price, Product.id)}, "code", args)
