@@ -23,9 +23,9 @@ ratio to the bare route's. The bare route is measured again (--bare-seconds, 20 
 before each page, and the page is compared with that: on a shared machine the speed
 drifts (two runs of the same code half an hour apart on a 2-core VM: the customer page
 cost 4.5 and 6.0 ms of CPU a request, the bare route 0.75 and 0.54 ms), so a page is
-compared with the bare route under the same conditions. Targets: p95 <= 10x the bare route's, the picker's
-search <= 5x, <= 20 queries, <= 150 KB. Also checked: order SO-30000 is reachable from
-the orders list by page, by search and by filter.
+compared with the bare route under the same conditions. Targets: p95 <= 10x the bare
+route's, the picker's search <= 5x, <= 20 queries, <= 150 KB. Also checked: order
+SO-30000 is reachable from the orders list by page, by search and by filter.
 
 The last line printed is one JSON object:
 {"bare_p95_ms" (the first), "pages": {name: {"p50_ms", "p95_ms", "p99_ms", "rps", "failures",

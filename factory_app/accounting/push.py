@@ -515,7 +515,10 @@ def refresh_payment_job(push_id: int) -> str:
 def payment_check_due(invoice: Invoice) -> bool:
     """Is a sent invoice's last look at its payments over a minute old (and could a
     payment still change it)?"""
-    push = push_for("invoice", invoice)
+    return _check_due(push_for("invoice", invoice))
+
+
+def _check_due(push: DocumentPush | None) -> bool:
     if push is None or push.remote_id is None or push.has_payments:
         return False
     return not (push.payment_checked_at and push.payment_checked_at > utcnow() - PAYMENT_CHECK_AGE)
@@ -524,9 +527,9 @@ def payment_check_due(invoice: Invoice) -> bool:
 def check_payment_if_stale(invoice: Invoice) -> str | None:
     """Opening an order: re-read a sent invoice's payments if the last look is over a
     minute old. Returns a note when the package could not be asked."""
-    if not payment_check_due(invoice):
-        return None
     push = push_for("invoice", invoice)
+    if not _check_due(push):
+        return None
     if refresh_payment_state(push, timeout=2):
         return None
     when = push.payment_checked_at.strftime("%d %b, %H:%M UTC") if push.payment_checked_at else "never"
