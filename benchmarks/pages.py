@@ -7,7 +7,7 @@ PostgreSQL, gunicorn with 2 workers x 4 threads, 16 Locust users with no think t
                                [--bare-seconds 20] [--database-url URL] [--keep-database]
 
 - PostgreSQL: the machine's server (--database-url, default postgres@127.0.0.1:5432), a
-  database of its own (factory_pages_<pid>, dropped at the end unless --keep-database).
+  database of its own (factory_bench_<pid>, dropped at the end unless --keep-database).
   The data is made by the server itself (INSERT ... SELECT over generate_series, the rows
   never travel): seconds, not minutes.
 - Redis: a redis-server of its own on a free port (the rate limits and the sessions'

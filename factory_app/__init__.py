@@ -37,7 +37,7 @@ def create_app(config: dict | None = None) -> Flask:
     login_manager.init_app(app)
 
     from . import models  # noqa: F401  (register the mappers)
-    from . import jobs, logs, once, security, web
+    from . import counts, jobs, logs, once, security, web  # noqa: F401  (counts: its commit listeners)
     from .blueprints import register_blueprints
 
     security.init_app(app)

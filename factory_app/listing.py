@@ -20,7 +20,9 @@ from typing import Any, Callable
 from flask import request, url_for
 from sqlalchemy import Select, func, or_, select, union_all
 
+from . import counts
 from .extensions import db
+from .web import org_id
 
 PER_PAGE = 50
 MAX_PAGE = 100_000
@@ -106,12 +108,12 @@ def paginate(endpoint: str, query: Select, sorts: dict[str, Callable[[bool], tup
              args: dict[str, str], per_page: int = PER_PAGE, options: tuple = (), **view_args) -> Listing:
     """One page of `query` (already narrowed by its search and filters), sorted by one of
     `sorts` (key -> function(descending) -> order_by clauses; `-key` descends), with the
-    total from one COUNT. `args` are the search and filter values given (kept in the
+    total from one COUNT (remembered until the organisation's rows change). `args` are the search and filter values given (kept in the
     page's links); `options` are the loader options for what the rows show."""
     sort = arg("sort", 30)
     if sort.lstrip("-") not in sorts:
         sort = default_sort
-    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    total = counts.count(org_id(), select(func.count()).select_from(query.order_by(None).subquery()))
     page = min(page_arg(), max(1, -(-total // per_page)))
     key, descending, offset = sort.lstrip("-"), sort.startswith("-"), (page - 1) * per_page
     if offset <= total // 2:

@@ -223,6 +223,21 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["money"] = format_money
     app.jinja_env.filters["qty"] = format_quantity
     app.jinja_env.globals["ORG_STATUS_LABELS"] = STATUS_LABELS
+    app.jinja_env.globals["row_urls"] = row_urls
+
+
+_MARKER = 1234567891  # an id no list shows twice in one URL (it is <= MAX_ID, so the route takes it)
+
+
+def row_urls(endpoint: str, id_name: str, **values):
+    """url_for(endpoint, <id_name>=id, **values) for each row of a list at the cost of
+    one url_for: the URL is built once around a marker id and each row's id put in its
+    place (fifty url_for calls were a millisecond of every list page)."""
+    url = url_for(endpoint, **{id_name: _MARKER}, **values)
+    if url.count(str(_MARKER)) != 1:
+        return lambda row_id: url_for(endpoint, **{id_name: row_id}, **values)
+    before, after = url.split(str(_MARKER))
+    return lambda row_id: f"{before}{int(row_id)}{after}"
 
 
 def _rollback_quietly() -> None:

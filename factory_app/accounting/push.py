@@ -15,11 +15,12 @@ import secrets
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from flask import current_app
+from flask import current_app, g, has_request_context
 from redis.exceptions import RedisError
 from rq import Retry
-from sqlalchemy import func, or_, select
+from sqlalchemy import event, func, or_, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 
 from ..extensions import db
@@ -46,11 +47,28 @@ PAYMENT_CHECK_AGE = timedelta(minutes=1)
 # --- asking for a push ------------------------------------------------------------------
 
 def push_for(doc_type: str, doc, remote_org_id: str | None = None) -> DocumentPush | None:
+    """The document's push (to this remote organisation, or its latest). Asked for once a
+    request: the order edit page's payment gate, its lock and its panel all want it. A
+    push found is kept for the request (pushes are never deleted), none found is asked
+    again (one may be made meanwhile), and a rollback forgets them all."""
+    memo = g.setdefault("_pushes", {}) if has_request_context() else {}
+    key = (doc_type, doc.id, remote_org_id)
+    if key in memo:
+        return memo[key]
     query = select(DocumentPush).where(DocumentPush.organisation_id == doc.organisation_id,
                                        DocumentPush.doc_type == doc_type, DocumentPush.doc_id == doc.id)
     if remote_org_id:
         query = query.where(DocumentPush.remote_org_id == remote_org_id)
-    return db.session.scalar(query.order_by(DocumentPush.id.desc()))
+    push = db.session.scalar(query.order_by(DocumentPush.id.desc()))
+    if push is not None:
+        memo[key] = push
+    return push
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_pushes(session: Session, previous_transaction) -> None:
+    if has_request_context():
+        g.pop("_pushes", None)
 
 
 def request_push(doc_type: str, doc, *, only_if_sent: bool = False, force: bool = False) -> DocumentPush | None:
@@ -548,12 +566,12 @@ def lock_reason_for(invoice: Invoice) -> str | None:
 def handle_webhook_events(events: list[dict]) -> int:
     """INVOICE events: refresh the payment state of the invoices Factory sent."""
     count = 0
-    for event in events:
-        if event.get("eventCategory") != "INVOICE" or not event.get("resourceId"):
+    for item in events:
+        if item.get("eventCategory") != "INVOICE" or not item.get("resourceId"):
             continue
         for push in db.session.scalars(select(DocumentPush).where(
-                DocumentPush.remote_id == str(event["resourceId"]),
-                DocumentPush.remote_org_id == str(event.get("tenantId", "")))):
+                DocumentPush.remote_id == str(item["resourceId"]),
+                DocumentPush.remote_org_id == str(item.get("tenantId", "")))):
             enqueue_after_commit("factory_app.accounting.push.refresh_payment_job", push.id)
             count += 1
     return count
@@ -617,15 +635,22 @@ def where_package_status(query, doc_type: str, organisation_id: int, key: str, r
     return query.where(rows_of(ids) if rows_of is not None else entity.id.in_(ids))
 
 
-def package_statuses(organisation_id: int, doc_type: str, doc_ids: list[int]) -> dict[int, str]:
-    """{document id: package status key} for a page of a list, in one query (of the
-    columns that decide it: a list has no use for whole pushes)."""
-    if not doc_ids:
+def package_statuses(organisation_id: int, doc_type: str, row_ids: list[int], through=None) -> dict[int, str]:
+    """{row id: package status key} for a page of a list, in one query (of the columns
+    that decide it: a list has no use for whole pushes). The rows are the pushed
+    documents, or `through` = (row id column, pushed document id column) of the table
+    between them (an order's invoice: (Invoice.order_id, Invoice.id))."""
+    if not row_ids:
         return {}
-    query = (_pushes(organisation_id, doc_type).where(DocumentPush.doc_id.in_(doc_ids)).order_by(DocumentPush.id)
-             .with_only_columns(DocumentPush.doc_id, DocumentPush.state, DocumentPush.amount_paid,
-                                DocumentPush.amount_due))
-    return {doc_id: _status_key(state, paid, due) for doc_id, state, paid, due in db.session.execute(query)}
+    query = _pushes(organisation_id, doc_type)
+    if through is None:
+        row_id = DocumentPush.doc_id
+    else:
+        row_id, doc_id = through
+        query = query.join(doc_id.table, doc_id == DocumentPush.doc_id)
+    query = (query.where(row_id.in_(row_ids)).order_by(DocumentPush.id)
+             .with_only_columns(row_id, DocumentPush.state, DocumentPush.amount_paid, DocumentPush.amount_due))
+    return {key: _status_key(state, paid, due) for key, state, paid, due in db.session.execute(query)}
 
 
 def attention(organisation_id: int) -> dict[str, dict[str, int]]:

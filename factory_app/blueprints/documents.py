@@ -103,9 +103,8 @@ def register_document_routes(bp: Blueprint, kind: DocKind, header_form_class) ->
         page = listing.paginate(f"{kind.endpoint}.index", query, {
             "date": listing.by(model.order_date, model.id), "number": listing.by(model.id),
             "total": listing.by(model.total, model.id)}, "-number", args, options=options)
-        pushed = invoices_of([d.id for d in page.rows]) if model is SalesOrder else {d.id: d.id for d in page.rows}
-        by_pushed = push_service.package_statuses(org_id(), push_type, list(pushed.values()))
-        statuses = {doc_id: by_pushed.get(pushed_id) for doc_id, pushed_id in pushed.items()}
+        statuses = push_service.package_statuses(org_id(), push_type, [d.id for d in page.rows],
+                                                 through=(Invoice.order_id, Invoice.id) if model is SalesOrder else None)
         template = "documents/_rows.html" if htmx and htmx.target == "doc-rows" else "documents/index.html"
         return render_template(template, listing=page, docs=page.rows, status=args["status"], kind=kind,
                                package=args["package"], package_statuses=statuses, party=party, args=args)
@@ -272,13 +271,6 @@ def load_for_editing(model, doc_id: int):
     if doc is None or doc.organisation_id != org_id():
         abort(404)
     return doc
-
-
-def invoices_of(order_ids: list[int]) -> dict[int, int]:
-    """{order id: its invoice's id} for the invoiced ones of these orders."""
-    if not order_ids:
-        return {}
-    return dict(db.session.execute(select(Invoice.order_id, Invoice.id).where(Invoice.order_id.in_(order_ids))).all())
 
 
 def orders_invoiced_as(invoice_ids):
