@@ -16,8 +16,7 @@ from werkzeug.routing import IntegerConverter
 
 from .extensions import db, htmx, login_manager
 from .forms import MAX_ID
-from .money import format_money
-from . import jobs, sessions
+from . import jobs, sessions, templating
 
 FORM_TYPES = {"application/x-www-form-urlencoded", "multipart/form-data"}
 PUBLIC_ENDPOINTS = {"static", "auth.login", "auth.signup", "auth.forgot_password", "auth.reset_password",
@@ -220,24 +219,7 @@ def init_app(app: Flask) -> None:
             return refusal(text, 503, **{"Retry-After": "30"})
         return render_template("errors/unavailable.html", message=text), 503, {"Retry-After": "30"}
 
-    app.jinja_env.filters["money"] = format_money
-    app.jinja_env.filters["qty"] = format_quantity
-    app.jinja_env.globals["ORG_STATUS_LABELS"] = STATUS_LABELS
-    app.jinja_env.globals["row_urls"] = row_urls
-
-
-_MARKER = 1234567891  # an id no list shows twice in one URL (it is <= MAX_ID, so the route takes it)
-
-
-def row_urls(endpoint: str, id_name: str, **values):
-    """url_for(endpoint, <id_name>=id, **values) for each row of a list at the cost of
-    one url_for: the URL is built once around a marker id and each row's id put in its
-    place (fifty url_for calls were a millisecond of every list page)."""
-    url = url_for(endpoint, **{id_name: _MARKER}, **values)
-    if url.count(str(_MARKER)) != 1:
-        return lambda row_id: url_for(endpoint, **{id_name: row_id}, **values)
-    before, after = url.split(str(_MARKER))
-    return lambda row_id: f"{before}{int(row_id)}{after}"
+    templating.init_app(app)
 
 
 def _rollback_quietly() -> None:
@@ -249,16 +231,3 @@ def _rollback_quietly() -> None:
         pass
 
 
-def format_quantity(value) -> str:
-    if value is None:
-        return ""
-    text = f"{value:f}"
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return text
-
-
-STATUS_LABELS = {
-    "draft": "Draft", "confirmed": "Confirmed", "invoiced": "Invoiced",
-    "cancelled": "Cancelled", "sent": "Sent", "received": "Received",
-}

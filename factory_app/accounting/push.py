@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 
+from .. import counts
 from ..extensions import db
 from ..jobs import enqueue_after_commit, job_alive, job_context, kept_lock, queue
 from ..models import (
@@ -655,16 +656,20 @@ def package_statuses(organisation_id: int, doc_type: str, row_ids: list[int], th
 
 def attention(organisation_id: int) -> dict[str, dict[str, int]]:
     """What has not reached the package: {"waiting": {"invoice": 3, ...}, "failed": {...}}
-    (waiting: queued or parked for a reconnect). One grouped query."""
-    counts: dict[str, dict[str, int]] = {"waiting": {}, "failed": {}}
-    for doc_type, state, n in db.session.execute(
-            select(DocumentPush.doc_type, DocumentPush.state, func.count())
-            .where(DocumentPush.organisation_id == organisation_id,
-                   DocumentPush.state.in_(("queued", "waiting", "failed")))
-            .group_by(DocumentPush.doc_type, DocumentPush.state)):
-        bucket = counts["failed" if state == "failed" else "waiting"]
-        bucket[doc_type] = bucket.get(doc_type, 0) + n
-    return counts
+    (waiting: queued or parked for a reconnect; kinds with none are left out). One query,
+    remembered until the organisation's rows change (every page's banner asks it)."""
+    buckets = {"waiting": ("queued", "waiting"), "failed": ("failed",)}
+    columns = {f"{bucket}.{doc_type}": func.count().filter(DocumentPush.doc_type == doc_type,
+                                                             DocumentPush.state.in_(states))
+               for bucket, states in buckets.items() for doc_type in DOC_TYPES}
+    figures = counts.remembered(organisation_id, select(*(c.label(k) for k, c in columns.items())).where(
+        DocumentPush.organisation_id == organisation_id, DocumentPush.state.in_(("queued", "waiting", "failed"))))
+    found: dict[str, dict[str, int]] = {bucket: {} for bucket in buckets}
+    for label, n in figures.items():
+        bucket, doc_type = label.split(".", 1)
+        if n:
+            found[bucket][doc_type] = int(n)
+    return found
 
 
 def push_view(doc_type: str, doc) -> dict:

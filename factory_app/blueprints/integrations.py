@@ -23,7 +23,6 @@ from ..web import admin_required, get_or_404, org_id, org_select, redirect_to, r
 bp = Blueprint("integrations", __name__, url_prefix="/settings/integrations")
 LOG_PAGE = 20
 bp.add_app_template_global(sync_service.summary, "sync_summary")
-bp.add_app_template_global(push_service.PACKAGE_STATUSES, "PACKAGE_STATUSES")
 PROVIDER = "<any(xero):provider_key>"
 
 
