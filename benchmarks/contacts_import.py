@@ -403,7 +403,7 @@ def fetch_all_pages(api_url: str, token: str, tenant: str, pages: int) -> tuple[
     from decimal import Decimal
 
     import requests
-    from factory_app.accounting.xero import PAGE_SIZE
+    from factory_app.accounting.providers.xero.adapter import PAGE_SIZE
     headers = {"Authorization": f"Bearer {token}", "Accept": "application/json", "xero-tenant-id": tenant}
     rows = 0
     started = time.perf_counter()
@@ -564,7 +564,7 @@ def main(argv=None) -> int:
 
         from factory_app import create_app
         from factory_app.accounting import connections as conn_service
-        from factory_app.accounting.xero import PAGE_SIZE
+        from factory_app.accounting.providers.xero.adapter import PAGE_SIZE
         from factory_app.extensions import db
         from factory_app.models import (
             Address, ContactPerson, Customer, ExternalLink, ImportReview, RemoteRecord, Supplier, SyncFailure,
@@ -590,7 +590,7 @@ def main(argv=None) -> int:
         where = "in this process" if args.sandbox_in_process else "a process of its own"
         print(f"sandbox:         {sandbox.url}, {where}; rate limits raised to {LIMITS} so nothing is "
               "throttled; OpenAPI validation off")
-        print(f"page size:       {PAGE_SIZE} (factory_app/accounting/xero.py PAGE_SIZE)")
+        print(f"page size:       {PAGE_SIZE} (factory_app/accounting/providers/xero/adapter.py PAGE_SIZE)")
         print(f"code measured:   {code_version()}")
 
         # --- seed the sandbox ----------------------------------------------------------------

@@ -55,12 +55,20 @@ def status_badge(status) -> Markup:
     return badge
 
 
+_package_badges: dict[str, Markup] = {}
+
+
 def package_badge(key) -> Markup:
     """A document's state in the accounting package (a key of PACKAGE_STATUSES), or a dash
     for one never sent."""
     if not key:
         return NOT_SENT
-    return Markup('<span class="badge badge-package-{}">{}</span>').format(key, PACKAGE_STATUSES.get(key, key))
+    badge = _package_badges.get(key)
+    if badge is None:
+        badge = Markup('<span class="badge badge-package-{}">{}</span>').format(key, PACKAGE_STATUSES.get(key, key))
+        if len(_package_badges) < _BADGES_KEPT:
+            _package_badges[key] = badge
+    return badge
 
 
 def row_urls(endpoint: str, id_name: str, **values):

@@ -20,7 +20,7 @@ from . import jobs, sessions, templating
 
 FORM_TYPES = {"application/x-www-form-urlencoded", "multipart/form-data"}
 PUBLIC_ENDPOINTS = {"static", "auth.login", "auth.signup", "auth.forgot_password", "auth.reset_password",
-                    "health", "webhooks.xero"}
+                    "health", "webhooks.receive"}
 
 
 # --- tenancy --------------------------------------------------------------------------
@@ -133,6 +133,8 @@ def init_app(app: Flask) -> None:
         fields. The webhooks read their raw body themselves."""
         if request.method in ("GET", "HEAD", "OPTIONS") or request.blueprint == "webhooks":
             return None
+        if request.routing_exception is not None:
+            return None  # no such page (404, 405): that is the answer, whatever the body
         if request.mimetype not in FORM_TYPES and (request.content_length or request.mimetype):
             abort(415)
         if request.files:

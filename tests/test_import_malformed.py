@@ -81,7 +81,7 @@ def expected(rows, noun) -> list[tuple]:
 @pytest.mark.parametrize("page_size", [1000, 10])  # one page holding all of them; pages mixing good and bad
 def test_an_import_skips_and_logs_each_malformed_contact_and_stores_the_rest(
         xero_app, connected, tenant, sandbox, monkeypatch, page_size):
-    from factory_app.accounting import xero
+    from factory_app.accounting.providers.xero import adapter as xero
     monkeypatch.setattr(xero, "PAGE_SIZE", page_size)
     control(sandbox, "raw-records", kind="contact", records=[row for row, *_ in MALFORMED_CONTACTS] + [GOOD_RAW])
     work(xero_app)  # the update Connect started

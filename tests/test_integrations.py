@@ -376,7 +376,7 @@ def test_the_call_budget_is_shared_and_waits_or_says_when(xero_app, admin, tenan
     from factory_app.accounting.ratelimit import Budget
     with xero_app.app_context():
         row = conn_service.current_connection(tenant.org_id)
-        budget = Budget(row.remote_org_id, per_minute=3, concurrent=5)
+        budget = Budget(row.provider, row.remote_org_id, per_minute=3, concurrent=5)
         for _ in range(3):
             with budget.call(wait=0):
                 pass

@@ -441,7 +441,7 @@ def test_an_import_keeps_the_other_kind_current_and_the_next_sync_reads_one_page
 @pytest.mark.parametrize("kind", ["sync", "import_customers"])
 def test_a_contact_changed_while_the_list_is_read_does_not_hide_the_next_one(
         xero_app, connected, tenant, monkeypatch, kind):
-    from factory_app.accounting import xero
+    from factory_app.accounting.providers.xero import adapter as xero
 
     work(xero_app)  # the update Connect started: every contact stored, the bookmark set
     monkeypatch.setattr(xero, "PAGE_SIZE", 5)
@@ -491,7 +491,7 @@ def test_a_contact_changed_while_the_list_is_read_does_not_hide_the_next_one(
 
 def test_reading_ahead_asks_for_each_page_once_and_no_page_past_the_end(
         xero_app, connected, tenant, monkeypatch, sandbox):
-    from factory_app.accounting import xero
+    from factory_app.accounting.providers.xero import adapter as xero
 
     work(xero_app)  # the update Connect started
     monkeypatch.setattr(xero, "PAGE_SIZE", 4)
@@ -531,7 +531,7 @@ def test_an_import_reads_factory_records_per_page_not_one_query_per_record(
     edited it since the run started), never record by record."""
     from sqlalchemy import event
 
-    from factory_app.accounting import xero
+    from factory_app.accounting.providers.xero import adapter as xero
 
     work(xero_app)  # the update Connect started: the synced list
     monkeypatch.setattr(xero, "PAGE_SIZE", 10)
@@ -581,7 +581,7 @@ def _while_page_is_read(monkeypatch, number, action):
     """Run `action(page)` (in the reader's thread, committed on a connection of its own)
     while the import reads page `number`: after the run loaded Factory's records, before
     it matches that page."""
-    from factory_app.accounting import xero
+    from factory_app.accounting.providers.xero import adapter as xero
     original = xero.XeroProvider.contacts
 
     def contacts(self, session, page=1, modified_since=None):
@@ -598,7 +598,7 @@ def test_an_edit_made_in_factory_while_the_import_runs_is_respected(xero_app, co
     from sqlalchemy import update
     from sqlalchemy.orm import Session
 
-    from factory_app.accounting import xero
+    from factory_app.accounting.providers.xero import adapter as xero
 
     work(xero_app)  # the update Connect started: the synced list
     monkeypatch.setattr(xero, "PAGE_SIZE", 4)
@@ -636,7 +636,7 @@ def test_a_disconnect_while_the_import_runs_stops_it(xero_app, connected, tenant
     from sqlalchemy import update
     from sqlalchemy.orm import Session
 
-    from factory_app.accounting import xero
+    from factory_app.accounting.providers.xero import adapter as xero
 
     work(xero_app)
     monkeypatch.setattr(xero, "PAGE_SIZE", 4)

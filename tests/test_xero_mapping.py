@@ -4,9 +4,9 @@ from decimal import Decimal
 
 import pytest
 
-from factory_app.accounting import xero
+from factory_app.accounting.providers.xero import adapter as xero
 from factory_app.accounting.base import RecordProblem, RetriableError
-from factory_app.accounting.xero import (MalformedRecord, _account, _contact, _item, _payment_state, _read_each,
+from factory_app.accounting.providers.xero.adapter import (MalformedRecord, _account, _contact, _item, _payment_state, _read_each,
                                          _tax_rate, parse_xero_datetime)
 
 

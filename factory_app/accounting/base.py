@@ -1,7 +1,7 @@
 """The package-neutral interface between Factory and an accounting package.
 
 Everything that crosses it is a plain dataclass; money is Decimal. Adapters (one per
-package: xero.py now) turn these into the package's own API calls, and classify every
+package: providers/xero/ now) turn these into the package's own API calls, and classify every
 failure into one of three errors, so nothing outside an adapter parses an HTTP response:
 
 - RetriableError: try again later (429 with its Retry-After, 5xx, timeouts, resets).
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from typing import Mapping
 from datetime import datetime
 from decimal import Decimal
 
@@ -245,6 +246,18 @@ class PaymentState:
         return self.amount_paid > 0
 
 
+@dataclass(frozen=True)
+class WebhookEvent:
+    """The package says a record of one of its organisations changed: a DOCUMENT (a
+    sales invoice or a bill; some packages don't say which) or a CONTACT."""
+    DOCUMENT = "document"
+    CONTACT = "contact"
+
+    kind: str
+    remote_org_id: str
+    remote_id: str
+
+
 # --- the interface --------------------------------------------------------------------
 
 class AccountingProvider(ABC):
@@ -272,11 +285,21 @@ class AccountingProvider(ABC):
     def refresh(self, refresh_token: str) -> TokenSet: ...
 
     @abstractmethod
-    def organisations(self, access_token: str) -> list[RemoteOrganisation]: ...
+    def organisations(self, access_token: str, callback: Mapping[str, str] | None = None) -> list[RemoteOrganisation]:
+        """The organisations this login may use. `callback` is what the package sent back
+        to the OAuth callback besides state and code, where a package names the chosen
+        company there (QuickBooks' realmId, MYOB's businessId); None when Factory asks
+        again later (a token refresh, a check that the organisation is still there)."""
 
     @abstractmethod
     def disconnect(self, access_token: str | None, refresh_token: str | None,
                    organisation: RemoteOrganisation) -> DisconnectResult: ...
+
+    def webhook_events(self, headers, body: bytes) -> list[WebhookEvent] | None:
+        """A webhook request's events (POST /webhooks/<key>), or None when it can't be
+        proved to come from the package (its signature): Factory answers 401. A package
+        without webhooks refuses every request."""
+        return None
 
     def probe(self, session: "ApiSession") -> None:
         """The cheapest call that proves the package answers for this organisation (the

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Callable, TypeVar
+from typing import Callable, Mapping, TypeVar
 
 from flask import current_app, g, has_request_context
 from sqlalchemy import delete, func, select
@@ -31,6 +31,7 @@ from .base import (
 )
 from .crypto import decrypt, encrypt
 from .ratelimit import Budget
+from .settings import setting
 
 REFRESH_MARGIN = timedelta(minutes=2)
 CARRIED_OVER = ("contacts_bookmark", "items_bookmark", "sales_account_code", "sales_tax_taxable", "sales_tax_free",
@@ -166,9 +167,12 @@ def _pending(organisation_id: int, user_id: int, state: str | None) -> PendingAu
     return pending
 
 
-def finish_connect(organisation_id: int, user_id: int, provider_key: str, *, state: str | None,
-                   code: str | None, error: str | None, redirect_uri: str) -> ConnectOutcome:
-    """The OAuth callback: check state, exchange the code, find the organisations."""
+def finish_connect(organisation_id: int, user_id: int, provider_key: str, callback: Mapping[str, str], *,
+                   redirect_uri: str) -> ConnectOutcome:
+    """The OAuth callback (`callback`: every parameter the package sent back): check
+    state, exchange the code, find the organisations (the adapter reads what else its
+    package sent, such as the company chosen)."""
+    state, code, error = callback.get("state"), callback.get("code"), callback.get("error")
     adapter = get_provider(provider_key)
     pending = _pending(organisation_id, user_id, state)
     if pending.provider != provider_key or pending.code_verifier_enc is None:
@@ -193,7 +197,7 @@ def finish_connect(organisation_id: int, user_id: int, provider_key: str, *, sta
         db.session.delete(pending)
         raise ConnectError(exc.message) from exc
     try:
-        choices = adapter.organisations(tokens.access_token)
+        choices = adapter.organisations(tokens.access_token, callback)
     except ProviderError as exc:
         db.session.delete(pending)
         raise ConnectError(f"{adapter.display_name} did not list your organisations: {exc.message}") from exc
@@ -418,8 +422,8 @@ def _refresh_under_lock(connection_id: int, stale_access_token: str | None) -> N
 
 def _budget(connection: AccountingConnection) -> Budget:
     adapter = get_provider(connection.provider)
-    return Budget(connection.remote_org_id, current_app.config.get("ACCOUNTING_CALLS_PER_MINUTE",
-                                                                   adapter.calls_per_minute),
+    return Budget(connection.provider, connection.remote_org_id,
+                  int(setting(connection.provider, "CALLS_PER_MINUTE", adapter.calls_per_minute)),
                   adapter.concurrent_calls)
 
 

@@ -36,8 +36,10 @@ from . import links as link_service
 from . import mapping as mapping_service
 from . import provider as get_provider
 from . import outbox
+from .settings import override
 from .base import (
     DocumentDraft, DocumentLine, PaymentState, ProviderError, ReconnectNeeded, Rejected, RetriableError, Unreachable,
+    WebhookEvent,
 )
 
 DOC_TYPES = {"invoice": Invoice, "purchase": PurchaseOrder}
@@ -507,9 +509,8 @@ def refresh_payment_state(push: DocumentPush, timeout: float | None = None) -> b
     connection = conn_service.current_connection(push.organisation_id)
     if connection is None or connection.status != ACTIVE or connection.remote_org_id != push.remote_org_id:
         return False
-    config = dict(current_app.config)
-    if timeout is not None:
-        config["ACCOUNTING_HTTP_TIMEOUT"] = timeout
+    config = current_app.config if timeout is None else override(current_app.config, connection.provider,
+                                                                   "HTTP_TIMEOUT", timeout)
     adapter = get_provider(connection.provider, config)
     try:
         state = conn_service.call(connection, lambda s: adapter.payment_state(s, push.remote_id))
@@ -564,15 +565,17 @@ def lock_reason_for(invoice: Invoice) -> str | None:
     return f"Payment of {format_money(push.amount_paid)} applied in {package}{when}."
 
 
-def handle_webhook_events(events: list[dict]) -> int:
-    """INVOICE events: refresh the payment state of the invoices Factory sent."""
+def handle_webhook_events(provider_key: str, events: list[WebhookEvent]) -> int:
+    """A package's webhook events: each changed document Factory sent to that remote
+    organisation has its payment state read again (queued; the webhook is answered at
+    once). Returns how many reads were queued."""
     count = 0
     for item in events:
-        if item.get("eventCategory") != "INVOICE" or not item.get("resourceId"):
+        if item.kind != WebhookEvent.DOCUMENT:
             continue
         for push in db.session.scalars(select(DocumentPush).where(
-                DocumentPush.remote_id == str(item["resourceId"]),
-                DocumentPush.remote_org_id == str(item.get("tenantId", "")))):
+                DocumentPush.provider == provider_key, DocumentPush.remote_id == item.remote_id,
+                DocumentPush.remote_org_id == item.remote_org_id)):
             enqueue_after_commit("factory_app.accounting.push.refresh_payment_job", push.id)
             count += 1
     return count
@@ -654,17 +657,19 @@ def package_statuses(organisation_id: int, doc_type: str, row_ids: list[int], th
     return {key: _status_key(state, paid, due) for key, state, paid, due in db.session.execute(query)}
 
 
+_ATTENTION_BUCKETS = {"waiting": ("queued", "waiting"), "failed": ("failed",)}
+_ATTENTION = select(*(func.count().filter(DocumentPush.doc_type == doc_type, DocumentPush.state.in_(states))
+                      .label(f"{bucket}.{doc_type}")
+                      for bucket, states in _ATTENTION_BUCKETS.items() for doc_type in DOC_TYPES)).where(
+    DocumentPush.state.in_(("queued", "waiting", "failed")))  # made once: building it was half its cost
+
+
 def attention(organisation_id: int) -> dict[str, dict[str, int]]:
     """What has not reached the package: {"waiting": {"invoice": 3, ...}, "failed": {...}}
     (waiting: queued or parked for a reconnect; kinds with none are left out). One query,
     remembered until the organisation's rows change (every page's banner asks it)."""
-    buckets = {"waiting": ("queued", "waiting"), "failed": ("failed",)}
-    columns = {f"{bucket}.{doc_type}": func.count().filter(DocumentPush.doc_type == doc_type,
-                                                             DocumentPush.state.in_(states))
-               for bucket, states in buckets.items() for doc_type in DOC_TYPES}
-    figures = counts.remembered(organisation_id, select(*(c.label(k) for k, c in columns.items())).where(
-        DocumentPush.organisation_id == organisation_id, DocumentPush.state.in_(("queued", "waiting", "failed"))))
-    found: dict[str, dict[str, int]] = {bucket: {} for bucket in buckets}
+    figures = counts.remembered(organisation_id, _ATTENTION.where(DocumentPush.organisation_id == organisation_id))
+    found: dict[str, dict[str, int]] = {bucket: {} for bucket in _ATTENTION_BUCKETS}
     for label, n in figures.items():
         bucket, doc_type = label.split(".", 1)
         if n:

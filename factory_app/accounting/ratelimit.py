@@ -1,6 +1,7 @@
-"""A per-organisation budget of API calls, shared by every process through Redis, so
-that all workers together stay inside the package's limits (Xero: 60 calls a minute and
-5 at a time per organisation). Adapters declare their limits; the budget keeps a margin.
+"""A budget of API calls per remote organisation of a package, shared by every process
+through Redis, so that all workers together stay inside the package's limits (Xero: 60
+calls a minute and 5 at a time per organisation). Adapters declare their limits; the
+budget keeps a margin.
 """
 from __future__ import annotations
 
@@ -32,20 +33,23 @@ return -1
 
 
 class Budget:
-    def __init__(self, remote_org_id: str, per_minute: int, concurrent: int):
+    def __init__(self, package: str, remote_org_id: str, per_minute: int, concurrent: int):
+        """One package's budget for one of its organisations (two packages may use the
+        same ids for theirs)."""
         self.remote_org_id, self.per_minute, self.concurrent = remote_org_id, per_minute, concurrent
+        self.name = f"{package}:{remote_org_id}"
         self.redis = redis_connection()
         self._minute = self.redis.register_script(MINUTE_LUA)
 
     def _take_minute(self) -> float | None:
         """None when a call may go now, else seconds until a place in the window frees."""
-        waited = self._minute(keys=[f"factory:rate:{self.remote_org_id}"],
+        waited = self._minute(keys=[f"factory:rate:{self.name}"],
                               args=[self.per_minute, uuid.uuid4().hex])
         return None if waited == -1 else waited / 1000 + 0.05
 
     def _take_slot(self, token: str) -> bool:
         """A sorted set of running calls; entries older than 60 s are from dead processes."""
-        key = f"factory:running:{self.remote_org_id}"
+        key = f"factory:running:{self.name}"
         now = time.time()
         with self.redis.pipeline() as pipe:
             pipe.zremrangebyscore(key, 0, now - 60)
@@ -60,13 +64,13 @@ class Budget:
 
     def _paused(self) -> float | None:
         """Seconds left of a wait the package asked for (a 429's Retry-After), else None."""
-        left = self.redis.pttl(f"factory:paused:{self.remote_org_id}")
+        left = self.redis.pttl(f"factory:paused:{self.name}")
         return left / 1000 if left and left > 0 else None
 
     def pause(self, seconds: float) -> None:
         """No call for this organisation goes out for `seconds` (from any process), unless
         a longer pause is already on."""
-        key, wanted = f"factory:paused:{self.remote_org_id}", max(1, int(seconds * 1000))
+        key, wanted = f"factory:paused:{self.name}", max(1, int(seconds * 1000))
         if self.redis.pttl(key) < wanted:
             self.redis.set(key, "1", px=wanted)
 
@@ -91,7 +95,7 @@ class Budget:
             raise
         finally:
             try:
-                self.redis.zrem(f"factory:running:{self.remote_org_id}", token)
+                self.redis.zrem(f"factory:running:{self.name}", token)
             except RedisError:
                 pass  # the slot expires with its key
 

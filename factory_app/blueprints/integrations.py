@@ -11,8 +11,9 @@ from ..accounting import connections as conn_service
 from ..accounting import mapping as mapping_service
 from ..accounting import push as push_service
 from ..accounting import provider as get_provider
-from ..accounting import providers
+from ..accounting import REGISTRY, all_providers
 from ..accounting.connections import ConnectError
+from ..accounting.settings import setting
 from ..extensions import db, htmx
 from ..forms import parse_id
 from ..accounting import sync as sync_service
@@ -23,7 +24,7 @@ from ..web import admin_required, get_or_404, org_id, org_select, redirect_to, r
 bp = Blueprint("integrations", __name__, url_prefix="/settings/integrations")
 LOG_PAGE = 20
 bp.add_app_template_global(sync_service.summary, "sync_summary")
-PROVIDER = "<any(xero):provider_key>"
+PROVIDER = f"<any({', '.join(REGISTRY)}):provider_key>"  # the packages of the registry
 
 
 @bp.before_request
@@ -33,10 +34,10 @@ def only_admins():
 
 
 def redirect_uri(provider_key: str) -> str:
-    """Where the package sends the user back: <PACKAGE>_REDIRECT_URI, else the callback
+    """Where the package sends the user back: its REDIRECT_URI setting, else the callback
     under FACTORY_EXTERNAL_URL. Never built from the request's Host header, which the
     client chooses."""
-    configured = current_app.config.get(f"{provider_key.upper()}_REDIRECT_URI")
+    configured = setting(provider_key, "REDIRECT_URI")
     if configured:
         return configured
     base = (current_app.config.get("FACTORY_EXTERNAL_URL") or "http://127.0.0.1:5000").rstrip("/")
@@ -56,7 +57,7 @@ def _after_connect(connection) -> None:
 
 def page_context():
     connection = conn_service.current_connection(org_id())
-    context = {"connection": connection, "providers": providers(),
+    context = {"connection": connection, "providers": all_providers(),
                "provider": get_provider(connection.provider) if connection else None,
                "sandbox_url": current_app.config.get("SANDBOX_URL")}
     if connection is not None:
@@ -101,8 +102,7 @@ def connect(provider_key):
 def callback(provider_key):
     try:
         outcome = conn_service.finish_connect(
-            org_id(), current_user.id, provider_key, state=request.args.get("state"),
-            code=request.args.get("code"), error=request.args.get("error"),
+            org_id(), current_user.id, provider_key, request.args.to_dict(),
             redirect_uri=redirect_uri(provider_key))
     except ConnectError as exc:
         db.session.commit()  # a spent state stays spent

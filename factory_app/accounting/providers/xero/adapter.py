@@ -1,9 +1,10 @@
 """The Xero adapter: OAuth2 (Authlib, PKCE), tenants, and the Accounting API.
 
-Every Xero quirk stays in this file: MS-JSON dates, wrapped bodies, the tenant header,
-PUT-creates/POST-updates, rate-limit headers, validation envelopes. Base URLs come from
-config (XERO_IDENTITY_URL, XERO_API_URL), so the same code talks to Xero or to the
-sandbox. Nothing here logs a token.
+Every Xero quirk stays in this folder: MS-JSON dates, wrapped bodies, the tenant header,
+PUT-creates/POST-updates, rate-limit headers, validation envelopes (here), the webhooks'
+signature and shapes (webhooks.py). Base URLs are settings (XERO_IDENTITY_URL,
+XERO_API_URL; factory_app/accounting/settings.py), so the same code talks to Xero or to
+the sandbox. Nothing here logs a token.
 """
 from __future__ import annotations
 
@@ -12,18 +13,21 @@ import re
 import time
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
-from typing import Any
+from typing import Any, Mapping
 
 import requests
 from authlib.common.security import generate_token
 from authlib.integrations.base_client import OAuthError
 from authlib.integrations.requests_client import OAuth2Session
 
-from .base import (
+from ...base import (
     AccessTokenExpired, AccountingProvider, ApiSession, Authorisation, DisconnectResult, DocumentDraft, Page,
     PaymentState, ReconnectNeeded, RecordProblem, Rejected, RemoteAccount, RemoteAddress, RemoteContact,
     RemoteItem, RemoteOrganisation, RemotePerson, RemoteTaxRate, RateLimited, RetriableError, TokenSet, Unreachable,
+    WebhookEvent,
 )
+from ...settings import setting
+from . import webhooks
 
 # Xero apps created since 2 March 2026 must ask for granular scopes
 # (accounting.invoices / accounting.payments instead of accounting.transactions).
@@ -64,14 +68,20 @@ class XeroProvider(AccountingProvider):
     documents_per_call = 50  # Xero recommends at most 50 elements per POST
 
     def __init__(self, config: dict):
-        self.client_id = config.get("XERO_CLIENT_ID") or ""
-        self.client_secret = config.get("XERO_CLIENT_SECRET") or ""
-        self.identity_url = (config.get("XERO_IDENTITY_URL") or "https://identity.xero.com").rstrip("/")
-        self.api_url = (config.get("XERO_API_URL") or "https://api.xero.com").rstrip("/")
-        self.scopes = config.get("XERO_SCOPES") or DEFAULT_SCOPES
-        self.timeout = float(config.get("ACCOUNTING_HTTP_TIMEOUT", 20))
-        self.app_name = config.get("ACCOUNTING_APP_NAME", "Factory")
+        def value(name: str, default=""):
+            return setting(self.key, name, default, config)
+        self.client_id = value("CLIENT_ID")
+        self.client_secret = value("CLIENT_SECRET")
+        self.identity_url = value("IDENTITY_URL", "https://identity.xero.com").rstrip("/")
+        self.api_url = value("API_URL", "https://api.xero.com").rstrip("/")
+        self.scopes = value("SCOPES", DEFAULT_SCOPES)
+        self.timeout = float(value("HTTP_TIMEOUT", 20))
+        self.app_name = value("APP_NAME", "Factory")
+        self.webhook_key = value("WEBHOOK_KEY")
         self.sandbox_url = (config.get("SANDBOX_URL") or "").rstrip("/")
+
+    def webhook_events(self, headers, body: bytes) -> list[WebhookEvent] | None:
+        return webhooks.events(self.webhook_key, headers, body)
 
     def is_configured(self) -> bool:
         return bool(self.client_id and self.client_secret)
@@ -135,7 +145,8 @@ class XeroProvider(AccountingProvider):
         return self._token_call(lambda: session.refresh_token(
             endpoint, refresh_token=refresh_token, timeout=self.timeout))
 
-    def organisations(self, access_token: str) -> list[RemoteOrganisation]:
+    def organisations(self, access_token: str, callback: Mapping[str, str] | None = None) -> list[RemoteOrganisation]:
+        # Xero sends no organisation to the callback: its connections endpoint lists the tenants granted
         response = self._send(requests.get, f"{self.api_url}/connections", timeout=self.timeout,
                               headers=self._headers(access_token))
         rows = self._json(response)

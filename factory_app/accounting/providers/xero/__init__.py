@@ -1,0 +1,4 @@
+"""Xero: the adapter (adapter.py) and its webhooks (webhooks.py)."""
+from .adapter import XeroProvider
+
+__all__ = ["XeroProvider"]

@@ -1,0 +1,96 @@
+"""The package-neutral core (issue 12): one lookup rule for a package's settings, one
+webhook route handed to the package's adapter, events the engines read without knowing
+the package, and call budgets kept apart per package."""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+
+from factory_app.accounting import REGISTRY, provider as get_provider
+from factory_app.accounting.base import WebhookEvent
+from factory_app.accounting.providers.xero import webhooks as xero_webhooks
+from factory_app.accounting.ratelimit import Budget
+from factory_app.accounting.settings import override, setting
+from factory_app.extensions import db
+from factory_app.models import DocumentPush
+
+from .conftest import make_app
+
+
+def test_a_packages_own_setting_wins_then_every_packages_then_the_default():
+    config = {"XERO_HTTP_TIMEOUT": 7, "ACCOUNTING_HTTP_TIMEOUT": 20, "ACCOUNTING_APP_NAME": "Factory",
+              "XERO_APP_NAME": "", "XERO_SCOPES": None}
+    assert setting("xero", "HTTP_TIMEOUT", 30, config) == 7
+    assert setting("otherbooks", "HTTP_TIMEOUT", 30, config) == 20  # no setting of its own
+    assert setting("xero", "APP_NAME", "x", config) == "Factory"  # empty counts as unset
+    assert setting("xero", "SCOPES", "default", config) == "default"
+    changed = override(config, "xero", "HTTP_TIMEOUT", 3)
+    assert setting("xero", "HTTP_TIMEOUT", 30, changed) == 3 and config["XERO_HTTP_TIMEOUT"] == 7
+
+
+def test_the_adapter_reads_its_settings_by_the_rule():
+    adapter = get_provider("xero", {"ACCOUNTING_HTTP_TIMEOUT": 4, "XERO_API_URL": "http://books.test/",
+                                    "XERO_WEBHOOK_KEY": "k"})
+    assert adapter.timeout == 4.0 and adapter.api_url == "http://books.test" and adapter.webhook_key == "k"
+    assert get_provider("xero", {"ACCOUNTING_HTTP_TIMEOUT": 4, "XERO_HTTP_TIMEOUT": 9}).timeout == 9.0
+
+
+def _signed(key: str, payload) -> tuple[dict, bytes]:
+    body = json.dumps(payload).encode()
+    return {"x-xero-signature": base64.b64encode(hmac.new(key.encode(), body, hashlib.sha256).digest()).decode()}, body
+
+
+def test_xero_webhooks_become_package_neutral_events():
+    headers, body = _signed("k", {"events": [
+        {"eventCategory": "INVOICE", "eventType": "UPDATE", "tenantId": "t1", "resourceId": "inv-1"},
+        {"eventCategory": "CONTACT", "eventType": "CREATE", "tenantId": "t1", "resourceId": "c-1"},
+        {"eventCategory": "INVOICE", "tenantId": "t1"},  # no resource: nothing to read
+        {"eventCategory": "SUBSCRIPTION", "tenantId": "t1", "resourceId": "s"}, "not an event", None]})
+    assert xero_webhooks.events("k", headers, body) == [
+        WebhookEvent(WebhookEvent.DOCUMENT, "t1", "inv-1"), WebhookEvent(WebhookEvent.CONTACT, "t1", "c-1")]
+    assert xero_webhooks.events("other key", headers, body) is None
+    assert xero_webhooks.events("", headers, body) is None  # no key set: nothing is trusted
+    assert xero_webhooks.events("k", {}, body) is None
+    headers, _ = _signed("k", {})
+    assert xero_webhooks.events("k", {"x-xero-signature": headers["x-xero-signature"]}, b"{}") == []
+    bad = b"not json"
+    signature = base64.b64encode(hmac.new(b"k", bad, hashlib.sha256).digest()).decode()
+    assert xero_webhooks.events("k", {"x-xero-signature": signature}, bad) == []  # signed, unreadable
+    headers, body = _signed("k", ["a list"])
+    assert xero_webhooks.events("k", headers, body) == []
+
+
+def test_one_webhook_route_for_every_package(app, database_url, redis_url, tenant, redis_conn):
+    hooked = make_app(database_url, redis_url, XERO_WEBHOOK_KEY="k")
+    client = hooked.test_client()
+    assert client.post("/webhooks/nosuchbooks", data=b"{}", content_type="application/json").status_code == 404
+    assert client.get("/webhooks/xero").status_code == 405
+    assert "xero" in REGISTRY
+    with hooked.app_context():
+        for doc_id, provider in ((1, "xero"), (2, "otherbooks")):
+            db.session.add(DocumentPush(organisation_id=tenant.org_id, provider=provider, remote_org_id="t1",
+                                        doc_type="invoice", doc_id=doc_id, state="sent", remote_id="inv-1"))
+        db.session.commit()
+    headers, body = _signed("k", {"events": [
+        {"eventCategory": "INVOICE", "eventType": "UPDATE", "tenantId": "t1", "resourceId": "inv-1"}]})
+    assert client.post("/webhooks/xero", data=body, headers={"x-xero-signature": "wrong"}).status_code == 401
+    response = client.post("/webhooks/xero", data=body, headers=headers)
+    assert response.status_code == 200 and response.data == b""
+    from rq import Queue
+    jobs = [j for j in Queue("default", connection=redis_conn).jobs
+            if j.func_name == "factory_app.accounting.push.refresh_payment_job"]
+    with hooked.app_context():
+        xero_push = db.session.scalars(db.select(DocumentPush).where(DocumentPush.provider == "xero")).one()
+    # only Xero's push of that document is read again: another package's ids are its own
+    assert [j.args for j in jobs] == [(xero_push.id,)]
+
+
+def test_call_budgets_are_kept_per_package(app, redis_conn):
+    with app.app_context():
+        one, other = Budget("xero", "same-id", 1, 5), Budget("otherbooks", "same-id", 1, 5)
+        with one.call(wait=0):
+            pass
+        with other.call(wait=0):  # not refused: the other package's minute is its own
+            pass
