@@ -9,8 +9,7 @@ same the workers run themselves: a third way back for work left without a job.
 """
 from rq import cron
 
-from factory_app.accounting.outbox import sweep_job
-from factory_app.accounting.sync import daily_sync
+from factory_app.accounting import tasks
 
-cron.register(daily_sync, "default", cron="30 2 * * *", name="daily-accounting-sync")
-cron.register(sweep_job, "default", interval=60, name="outbox-sweep")
+cron.register(tasks.daily_sync, "default", cron="30 2 * * *", name="daily-accounting-sync")
+cron.register(tasks.sweep_outbox, "default", interval=60, name="outbox-sweep")

@@ -80,7 +80,7 @@ def test_one_webhook_route_for_every_package(app, database_url, redis_url, tenan
     assert response.status_code == 200 and response.data == b""
     from rq import Queue
     jobs = [j for j in Queue("default", connection=redis_conn).jobs
-            if j.func_name == "factory_app.accounting.push.refresh_payment_job"]
+            if j.func_name == "factory_app.accounting.tasks.refresh_payment"]
     with hooked.app_context():
         xero_push = db.session.scalars(db.select(DocumentPush).where(DocumentPush.provider == "xero")).one()
     # only Xero's push of that document is read again: another package's ids are its own
@@ -94,3 +94,46 @@ def test_call_budgets_are_kept_per_package(app, redis_conn):
             pass
         with other.call(wait=0):  # not refused: the other package's minute is its own
             pass
+
+
+def test_jobs_are_queued_at_stable_paths_and_old_paths_still_run():
+    import inspect
+    import re
+    from pathlib import Path
+
+    from rq.utils import import_attribute
+
+    from factory_app.accounting import tasks
+    for old, new in tasks.OLD_PATHS.items():
+        assert callable(import_attribute(old)), old  # a job queued by an earlier release still runs
+        assert callable(import_attribute(new)), new
+        # and takes what the old one took
+        assert list(inspect.signature(import_attribute(old)).parameters) == \
+            list(inspect.signature(import_attribute(new)).parameters), (old, new)
+    for name in ("RUN_SYNC", "PUSH_DOCUMENTS", "REFRESH_PAYMENT", "PROBE"):
+        assert callable(import_attribute(getattr(tasks, name)))
+    # nothing is queued by an engine's own path: only tasks' names are written in the code
+    root = Path(tasks.__file__).resolve().parent.parent
+    written = {m for f in root.rglob("*.py") if f.name != "tasks.py"
+               for m in re.findall(r"[\"'](factory_app\.accounting\.[a-z_.]+)[\"']", f.read_text())}
+    assert written == set(), written
+
+
+def test_a_queued_job_by_its_old_path_does_its_work(app, tenant, redis_conn):
+    """A SyncRun queued under the path of the last release is run by a worker now (with
+    no connection it ends as failed, saying so)."""
+    from rq import Queue, SimpleWorker
+
+    from factory_app.models import SyncRun
+    with app.app_context():
+        run = SyncRun(organisation_id=tenant.org_id, kind="sync", status="queued")
+        db.session.add(run)
+        db.session.commit()
+        run_id = run.id
+        queue = Queue("default", connection=redis_conn)
+        job = queue.enqueue("factory_app.accounting.sync.run_job", run_id)
+        assert SimpleWorker([queue], connection=redis_conn).work(burst=True)
+        assert job.get_status() == "finished" and job.return_value() == "failed"
+        db.session.expire_all()
+        ran = db.session.get(SyncRun, run_id)
+        assert (ran.status, ran.message) == ("failed", "The accounting package is not connected.")

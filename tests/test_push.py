@@ -311,7 +311,7 @@ def test_webhook_invoice_event_refreshes_payment_state_and_handshake_passes(app,
         assert response.status_code == 200
         from rq import Queue
         jobs = Queue("default", connection=redis_conn).jobs
-        assert [j.func_name for j in jobs] == ["factory_app.accounting.push.refresh_payment_job"]
+        assert [j.func_name for j in jobs] == ["factory_app.accounting.tasks.refresh_payment"]
     finally:
         sandbox_server.stop()
         server.shutdown()

@@ -310,7 +310,8 @@ def test_daily_cron_enqueues_one_sync_per_connection(xero_app, connected, tenant
 
     from rq import cron
     importlib.import_module("factory_app.cron")
-    assert any(j["func"] is sync_service.daily_sync and j["cron"] for j in cron._job_data_registry)
+    from factory_app.accounting import tasks
+    assert any(j["func"] is tasks.daily_sync and j["cron"] for j in cron._job_data_registry)
     with xero_app.app_context():
         assert sync_service.daily_sync() == 1
         assert sync_service.daily_sync() == 1  # joins the queued run

@@ -23,6 +23,7 @@ from ..models import ACTIVE, AccountingConnection, DocumentPush, SyncRun
 from ..models.types import utcnow
 from . import connections as conn_service
 from . import provider as get_provider
+from . import tasks
 from .base import ProviderError, RetriableError
 
 log = logging.getLogger(__name__)
@@ -79,7 +80,7 @@ def wait_for_package(connection: AccountingConnection, attempt: int = 0) -> tupl
     if attempt == 0 and job_alive(job_id):
         return job_id, when  # already waiting for it
     try:
-        queue().enqueue_in(timedelta(seconds=delay), "factory_app.accounting.outbox.probe", connection.id, attempt,
+        queue().enqueue_in(timedelta(seconds=delay), tasks.PROBE, connection.id, attempt,
                            job_id=job_id)
     except (RedisError, OSError):
         pass  # the sweep finds the pushes without a live job and starts over

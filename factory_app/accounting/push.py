@@ -37,6 +37,7 @@ from . import mapping as mapping_service
 from . import provider as get_provider
 from . import outbox
 from .settings import override
+from . import tasks
 from .base import (
     DocumentDraft, DocumentLine, PaymentState, ProviderError, ReconnectNeeded, Rejected, RetriableError, Unreachable,
     WebhookEvent,
@@ -116,7 +117,7 @@ def _enqueue(push: DocumentPush, version: int) -> None:
     run twice finds its push sent)."""
     push.job_id = f"push-{push.id}-v{version}-{secrets.token_hex(4)}"
     push.next_attempt_at = None
-    enqueue_after_commit("factory_app.accounting.push.push_document", push.id, job_id=push.job_id, unique=True,
+    enqueue_after_commit(tasks.PUSH_DOCUMENTS, push.id, job_id=push.job_id, unique=True,
                          retry=JOB_RETRY)
 
 
@@ -392,7 +393,7 @@ def _retry_later(pushes: list[DocumentPush], exc: RetriableError, connection: Ac
         push.message = f"Will try again at {when.strftime('%H:%M:%S UTC')}: {exc.message}"
     db.session.commit()
     try:
-        queue().enqueue_in(timedelta(seconds=delay), "factory_app.accounting.push.push_document", first.id, *rest,
+        queue().enqueue_in(timedelta(seconds=delay), tasks.PUSH_DOCUMENTS, first.id, *rest,
                            job_id=job_id, retry=JOB_RETRY)
     except (RedisError, OSError):
         pass  # the outbox sweep finds them without a live job
@@ -576,7 +577,7 @@ def handle_webhook_events(provider_key: str, events: list[WebhookEvent]) -> int:
         for push in db.session.scalars(select(DocumentPush).where(
                 DocumentPush.provider == provider_key, DocumentPush.remote_id == item.remote_id,
                 DocumentPush.remote_org_id == item.remote_org_id)):
-            enqueue_after_commit("factory_app.accounting.push.refresh_payment_job", push.id)
+            enqueue_after_commit(tasks.REFRESH_PAYMENT, push.id)
             count += 1
     return count
 

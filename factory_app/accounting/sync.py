@@ -36,6 +36,7 @@ from ..models.types import utcnow
 from . import connections as conn_service
 from .mapping import propose as propose_mapping
 from . import provider as get_provider
+from . import tasks
 from .base import Page, ProviderError, ReconnectNeeded, RecordProblem, Rejected, RemoteContact, RetriableError, Unreachable
 
 KINDS = {"customer": Customer, "supplier": Supplier}
@@ -150,7 +151,7 @@ def job_id(run: SyncRun) -> str:
 
 def _enqueue_run(run: SyncRun) -> None:
     # committed by the caller before this is enqueued; the job id makes a double enqueue harmless
-    enqueue_after_commit("factory_app.accounting.sync.run_job", run.id, job_id=job_id(run),
+    enqueue_after_commit(tasks.RUN_SYNC, run.id, job_id=job_id(run),
                          unique=True, retry=Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS))
 
 
