@@ -552,3 +552,22 @@ def test_a_batch_sent_again_by_another_documents_job_gets_each_answer_for_its_ow
     assert len(package) == 3
     assert {number: (remote, state, message) for number, remote, state, message in rows} == {
         number: (package[number], "sent", None) for number in expected}
+
+
+def test_a_new_push_is_the_latest_for_the_rest_of_the_request(app, tenant):
+    """push_for keeps what it found for the request; a push made afterwards (to the
+    organisation connected now) is the document's latest from then on."""
+    from types import SimpleNamespace
+    doc = SimpleNamespace(id=7, organisation_id=tenant.org_id)
+    with app.test_request_context():
+        old = DocumentPush(organisation_id=tenant.org_id, provider="xero", remote_org_id="before", doc_type="invoice",
+                           doc_id=7, state="sent", attempts=0)
+        db.session.add(old)
+        db.session.flush()
+        assert push_service.push_for("invoice", doc) is old
+        new = DocumentPush(organisation_id=tenant.org_id, provider="xero", remote_org_id="now", doc_type="invoice",
+                           doc_id=7, state="queued", attempts=0)
+        db.session.add(new)
+        db.session.flush()
+        assert push_service.push_for("invoice", doc) is new
+        db.session.rollback()

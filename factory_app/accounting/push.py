@@ -54,7 +54,8 @@ def push_for(doc_type: str, doc, remote_org_id: str | None = None) -> DocumentPu
     """The document's push (to this remote organisation, or its latest). Asked for once a
     request: the order edit page's payment gate, its lock and its panel all want it. A
     push found is kept for the request (pushes are never deleted), none found is asked
-    again (one may be made meanwhile), and a rollback forgets them all."""
+    again (one may be made meanwhile); a new push (it may be the latest now) and a
+    rollback forget them all."""
     memo = g.setdefault("_pushes", {}) if has_request_context() else {}
     key = (doc_type, doc.id, remote_org_id)
     if key in memo:
@@ -69,10 +70,13 @@ def push_for(doc_type: str, doc, remote_org_id: str | None = None) -> DocumentPu
     return push
 
 
-@event.listens_for(Session, "after_soft_rollback")
-def _forget_pushes(session: Session, previous_transaction) -> None:
+def _forget_pushes(*_) -> None:
     if has_request_context():
         g.pop("_pushes", None)
+
+
+event.listen(Session, "after_soft_rollback", _forget_pushes)
+event.listen(DocumentPush, "after_insert", _forget_pushes)
 
 
 def request_push(doc_type: str, doc, *, only_if_sent: bool = False, force: bool = False) -> DocumentPush | None:
