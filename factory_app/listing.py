@@ -108,8 +108,9 @@ def paginate(endpoint: str, query: Select, sorts: dict[str, Callable[[bool], tup
              args: dict[str, str], per_page: int = PER_PAGE, options: tuple = (), **view_args) -> Listing:
     """One page of `query` (already narrowed by its search and filters), sorted by one of
     `sorts` (key -> function(descending) -> order_by clauses; `-key` descends), with the
-    total from one COUNT (remembered until the organisation's rows change). `args` are the search and filter values given (kept in the
-    page's links); `options` are the loader options for what the rows show."""
+    total from one COUNT (remembered until the organisation's rows change). `args` are
+    the search and filter values given (kept in the page's links); `options` are the
+    loader options for what the rows show."""
     sort = arg("sort", 30)
     if sort.lstrip("-") not in sorts:
         sort = default_sort

@@ -40,22 +40,23 @@ def format_quantity(value) -> str:
     return text
 
 
-_status_badges: dict[str, Markup] = {}
+_badges: dict[tuple[str, str], Markup] = {}
+
+
+def _badge(css: str, key, label: str) -> Markup:
+    """<span class="badge <css><key>"><label></span>, made once per (css, key) and kept."""
+    badge = _badges.get((css, key))
+    if badge is None:
+        badge = Markup('<span class="badge {}{}">{}</span>').format(css, key, label)
+        if len(_badges) < _BADGES_KEPT:
+            _badges[(css, key)] = badge
+    return badge
 
 
 def status_badge(status) -> Markup:
     """<span class="badge badge-confirmed">Confirmed</span> for a document's status."""
-    badge = _status_badges.get(status)
-    if badge is None:
-        status = str(status)
-        badge = Markup('<span class="badge badge-{}">{}</span>').format(
-            status, STATUS_LABELS.get(status, status.capitalize()))
-        if len(_status_badges) < _BADGES_KEPT:
-            _status_badges[status] = badge
-    return badge
-
-
-_package_badges: dict[str, Markup] = {}
+    status = str(status)
+    return _badge("badge-", status, STATUS_LABELS.get(status, status.capitalize()))
 
 
 def package_badge(key) -> Markup:
@@ -63,12 +64,7 @@ def package_badge(key) -> Markup:
     for one never sent."""
     if not key:
         return NOT_SENT
-    badge = _package_badges.get(key)
-    if badge is None:
-        badge = Markup('<span class="badge badge-package-{}">{}</span>').format(key, PACKAGE_STATUSES.get(key, key))
-        if len(_package_badges) < _BADGES_KEPT:
-            _package_badges[key] = badge
-    return badge
+    return _badge("badge-package-", key, PACKAGE_STATUSES.get(key, key))
 
 
 def row_urls(endpoint: str, id_name: str, **values):

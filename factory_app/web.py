@@ -14,10 +14,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.routing import IntegerConverter
 
+from .accounting import REGISTRY
 from .extensions import db, htmx, login_manager
 from .forms import MAX_ID
 from . import jobs, sessions, templating
 
+PACKAGE_PATH = f"<any({', '.join(REGISTRY)}):provider_key>"  # a route's package: one of the registry's
 FORM_TYPES = {"application/x-www-form-urlencoded", "multipart/form-data"}
 PUBLIC_ENDPOINTS = {"static", "auth.login", "auth.signup", "auth.forgot_password", "auth.reset_password",
                     "health", "webhooks.receive"}

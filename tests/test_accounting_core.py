@@ -3,9 +3,6 @@ webhook route handed to the package's adapter, events the engines read without k
 the package, and call budgets kept apart per package."""
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import json
 
 from factory_app.accounting import REGISTRY, provider as get_provider
@@ -17,6 +14,7 @@ from factory_app.extensions import db
 from factory_app.models import DocumentPush
 
 from .conftest import make_app
+from .test_push import sign
 
 
 def test_a_packages_own_setting_wins_then_every_packages_then_the_default():
@@ -39,7 +37,7 @@ def test_the_adapter_reads_its_settings_by_the_rule():
 
 def _signed(key: str, payload) -> tuple[dict, bytes]:
     body = json.dumps(payload).encode()
-    return {"x-xero-signature": base64.b64encode(hmac.new(key.encode(), body, hashlib.sha256).digest()).decode()}, body
+    return {"x-xero-signature": sign(body, key)}, body
 
 
 def test_xero_webhooks_become_package_neutral_events():
@@ -56,8 +54,7 @@ def test_xero_webhooks_become_package_neutral_events():
     headers, _ = _signed("k", {})
     assert xero_webhooks.events("k", {"x-xero-signature": headers["x-xero-signature"]}, b"{}") == []
     bad = b"not json"
-    signature = base64.b64encode(hmac.new(b"k", bad, hashlib.sha256).digest()).decode()
-    assert xero_webhooks.events("k", {"x-xero-signature": signature}, bad) == []  # signed, unreadable
+    assert xero_webhooks.events("k", {"x-xero-signature": sign(bad, "k")}, bad) == []  # signed, unreadable
     headers, body = _signed("k", ["a list"])
     assert xero_webhooks.events("k", headers, body) == []
 

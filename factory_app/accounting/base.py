@@ -1,8 +1,9 @@
 """The package-neutral interface between Factory and an accounting package.
 
 Everything that crosses it is a plain dataclass; money is Decimal. Adapters (one per
-package: providers/xero/ now) turn these into the package's own API calls, and classify every
-failure into one of three errors, so nothing outside an adapter parses an HTTP response:
+package: providers/xero/ now) turn these into the package's own API calls, and classify
+every failure into one of three errors, so nothing outside an adapter parses an HTTP
+response:
 
 - RetriableError: try again later (429 with its Retry-After, 5xx, timeouts, resets).
 - ReconnectNeeded: the package no longer accepts this connection (refresh token
@@ -14,9 +15,9 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Mapping
 from datetime import datetime
 from decimal import Decimal
+from typing import Mapping
 
 
 # --- errors ---------------------------------------------------------------------------

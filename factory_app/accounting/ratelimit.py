@@ -36,8 +36,7 @@ class Budget:
     def __init__(self, package: str, remote_org_id: str, per_minute: int, concurrent: int):
         """One package's budget for one of its organisations (two packages may use the
         same ids for theirs)."""
-        self.remote_org_id, self.per_minute, self.concurrent = remote_org_id, per_minute, concurrent
-        self.name = f"{package}:{remote_org_id}"
+        self.name, self.per_minute, self.concurrent = f"{package}:{remote_org_id}", per_minute, concurrent
         self.redis = redis_connection()
         self._minute = self.redis.register_script(MINUTE_LUA)
 

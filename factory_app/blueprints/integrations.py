@@ -11,7 +11,7 @@ from ..accounting import connections as conn_service
 from ..accounting import mapping as mapping_service
 from ..accounting import push as push_service
 from ..accounting import provider as get_provider
-from ..accounting import REGISTRY, all_providers
+from ..accounting import all_providers
 from ..accounting.connections import ConnectError
 from ..accounting.settings import setting
 from ..extensions import db, htmx
@@ -19,12 +19,11 @@ from ..forms import parse_id
 from ..accounting import sync as sync_service
 from ..accounting.base import ProviderError
 from ..models import ImportReview, Party, PendingAuthorisation, SyncFailure, SyncRun
-from ..web import admin_required, get_or_404, org_id, org_select, redirect_to, refusal
+from ..web import PACKAGE_PATH, admin_required, get_or_404, org_id, org_select, redirect_to, refusal
 
 bp = Blueprint("integrations", __name__, url_prefix="/settings/integrations")
 LOG_PAGE = 20
 bp.add_app_template_global(sync_service.summary, "sync_summary")
-PROVIDER = f"<any({', '.join(REGISTRY)}):provider_key>"  # the packages of the registry
 
 
 @bp.before_request
@@ -86,7 +85,7 @@ def index():
     return render_template(template, **page_context())
 
 
-@bp.route(f"/{PROVIDER}/connect", methods=["POST"])
+@bp.route(f"/{PACKAGE_PATH}/connect", methods=["POST"])
 def connect(provider_key):
     try:
         url = conn_service.start_connect(org_id(), current_user.id, provider_key, redirect_uri(provider_key))
@@ -98,7 +97,7 @@ def connect(provider_key):
     return redirect_to(url)
 
 
-@bp.route(f"/{PROVIDER}/callback")
+@bp.route(f"/{PACKAGE_PATH}/callback")
 def callback(provider_key):
     try:
         outcome = conn_service.finish_connect(

@@ -7,14 +7,15 @@ from __future__ import annotations
 
 from flask import Blueprint, request
 
-from ..accounting import REGISTRY, provider as get_provider
+from ..accounting import provider as get_provider
 from ..accounting import push as push_service
 from ..extensions import csrf, db
+from ..web import PACKAGE_PATH
 
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
 
 
-@bp.route(f"/<any({', '.join(REGISTRY)}):provider_key>", methods=["POST"])
+@bp.route(f"/{PACKAGE_PATH}", methods=["POST"])
 @csrf.exempt
 def receive(provider_key: str):
     events = get_provider(provider_key).webhook_events(request.headers, request.get_data(cache=False))
