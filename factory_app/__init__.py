@@ -29,6 +29,7 @@ def create_app(config: dict | None = None) -> Flask:
             app.config["SQLALCHEMY_DATABASE_URI"] = config_module.normalise_database_url(
                 config["SQLALCHEMY_DATABASE_URI"])
     instance.secure_folder(folder, app.config["SQLALCHEMY_DATABASE_URI"])
+    config_module.tune_postgres(app.config)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS), render_as_batch=True)

@@ -123,3 +123,54 @@ def test_a_page_past_the_middle_read_from_the_other_end_is_the_same_page(app, te
             shown = [n for page in (1, 2) for n in re.findall(r"(Customer \d{3})</a>",
                                                               client.get(f"/customers?sort={sort}&page={page}").get_data(as_text=True))]
             assert shown == expected, sort
+
+
+def test_the_package_filter_with_no_organisation_connected_lists_each_document_once(app, tenant):
+    """Disconnected, a document's pushes to every organisation it went to count (here the
+    same invoice paid in two): each order is listed once, and the count agrees."""
+    make_orders(app, tenant, 3)
+    with app.app_context():
+        from factory_app.services import documents as docs
+        orders = db.session.scalars(db.select(SalesOrder).where(SalesOrder.organisation_id == tenant.org_id)
+                                    .order_by(SalesOrder.id)).all()
+        for order in orders:
+            docs.set_order_status(order, "confirm")
+            docs.create_invoice(order)
+        db.session.flush()
+        first = orders[0].invoice
+        for remote in ("t1", "t2"):
+            db.session.add(DocumentPush(organisation_id=tenant.org_id, provider="xero", remote_org_id=remote,
+                                        doc_type="invoice", doc_id=first.id, state="sent", wanted_version=1,
+                                        amount_paid=first.total, amount_due=Decimal("0")))
+        db.session.commit()
+        expected_order, expected_invoice = orders[0].number, first.number
+    client = tenant.client()
+    page = client.get("/orders?package=paid").get_data(as_text=True)
+    assert numbers(page) == [expected_order] and "of 1" in page
+    assert numbers(client.get("/orders/invoices?package=paid").get_data(as_text=True), "INV") == [expected_invoice]
+
+
+def test_a_search_lists_its_matches_in_the_sorts_order_found_first_or_walked(app, tenant, monkeypatch):
+    """A search of few matches is found first and sorted after; of many, the sort's order
+    is walked: page by page, up and down, the same rows either way."""
+    from factory_app import listing
+    from factory_app.models import Customer
+    with app.app_context():
+        for i in range(100):
+            name = f"Valley {i:03d}" if i % 3 else f"Bayside {i:03d}"
+            factories.customer(tenant.org_id, name, email=None if i % 7 == 0 else f"buyer{i % 4}@x.example")
+        expected = {}
+        for sort, order in (("name", (Customer.name.asc(), Customer.id.asc())),
+                            ("-email", (Customer.email.desc(), Customer.id.desc()))):
+            expected[sort] = [c.name for c in db.session.scalars(
+                db.select(Customer).where(Customer.organisation_id == tenant.org_id, Customer.name.like("Valley%"))
+                .order_by(*order))]
+    assert len(expected["name"]) == 66  # two pages: the second read from the other end
+    client = tenant.client()
+    for found_first in (2_000, 0):
+        monkeypatch.setattr(listing, "FOUND_FIRST", found_first)
+        for sort, names in expected.items():
+            shown = [n for page in (1, 2) for n in re.findall(
+                r"((?:Valley|Bayside) \d{3})</a>",
+                client.get(f"/customers?q=valley&sort={sort}&page={page}").get_data(as_text=True))]
+            assert shown == names, (found_first, sort)

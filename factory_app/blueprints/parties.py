@@ -124,7 +124,8 @@ def index(plural):
     args = {"q": listing.arg("q"), "archived": "1" if request.args.get("archived") == "1" else ""}
     page = listing.paginate("parties.index", search_query(model, args["q"], bool(args["archived"])), {
         "name": listing.by(model.name, model.id), "email": listing.by(model.email, model.id),
-        "added": listing.by(model.id)}, "name", args, options=(selectinload(model.addresses),), plural=plural)
+        "added": listing.by(model.id)}, "name", args, options=(selectinload(model.addresses),),
+        searched=len(args["q"]) >= listing.TRIGRAM, plural=plural)
     context = dict(model=model, plural=plural, listing=page, rows=page.rows, q=args["q"],
                    show_archived=bool(args["archived"]))
     if htmx and htmx.target == "party-rows":

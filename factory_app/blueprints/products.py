@@ -53,7 +53,7 @@ def index():
         query = query.where(listing.matching(args["q"], Product.sku, Product.name))
     page = listing.paginate("products.index", query, {
         "code": listing.by(Product.sku, Product.id), "name": listing.by(Product.name, Product.id),
-        "price": listing.by(Product.sale_price, Product.id)}, "code", args)
+        "price": listing.by(Product.sale_price, Product.id)}, "code", args, searched=len(args["q"]) >= listing.TRIGRAM)
     context = dict(listing=page, rows=page.rows, q=args["q"], show_archived=bool(args["archived"]))
     if htmx and htmx.target == "product-rows":
         return render_template("products/_rows.html", **context)
