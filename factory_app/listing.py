@@ -26,6 +26,7 @@ from typing import Any
 
 from flask import request, url_for
 from sqlalchemy import Select, func, or_, select, union_all
+from sqlalchemy.orm import with_expression
 
 from . import counts
 from .extensions import db
@@ -172,6 +173,13 @@ class Sort:
     @staticmethod
     def clauses(descending: bool, columns) -> tuple:
         return tuple(c.desc() if descending else c.asc() for c in columns)
+
+
+def beside(attribute, expression):
+    """A loader option: `attribute` (a query_expression) read beside each row, as a
+    subquery of `expression` in the row's own query (one value read per row: no other
+    record loaded, where a joined load built one object per row for one name)."""
+    return with_expression(attribute, expression.scalar_subquery())
 
 
 def by(column, *tie_breakers) -> Sort:

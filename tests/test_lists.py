@@ -174,3 +174,35 @@ def test_a_search_lists_its_matches_in_the_sorts_order_found_first_or_walked(app
                 r"((?:Valley|Bayside) \d{3})</a>",
                 client.get(f"/customers?q=valley&sort={sort}&page={page}").get_data(as_text=True))]
             assert shown == names, (found_first, sort)
+
+
+def test_list_rows_show_the_names_and_city_read_beside_them(app, tenant):
+    """The lists read a row's party name, an invoice's order number and a party's city
+    in the row's own query: the City column is the street address's city, else the
+    postal address's (a street address without a city shows none, as before)."""
+    from factory_app.models import Address
+    with app.app_context():
+        both = factories.customer(tenant.org_id, "Both Addresses")
+        both.addresses = [Address(kind="postal", city="Postal Town"), Address(kind="street", city="Street Town")]
+        postal = factories.customer(tenant.org_id, "Postal Only")
+        postal.addresses = [Address(kind="postal", city="Box Hill")]
+        blank = factories.customer(tenant.org_id, "Street Without City")
+        blank.addresses = [Address(kind="street", line1="1 Quay St"), Address(kind="postal", city="Never Shown")]
+        factories.customer(tenant.org_id, "No Address")
+        db.session.commit()
+        from factory_app.services import documents as docs
+        order = factories.order(tenant.org_id, postal.id, [(factories.product(tenant.org_id).id, 1, "10.00", "0", "10")])
+        docs.set_order_status(order, "confirm")
+        invoice = docs.create_invoice(order)
+        db.session.commit()
+        order_number, invoice_number = order.number, invoice.number
+    client = tenant.client()
+    page = client.get("/customers").get_data(as_text=True)
+    cities = dict(re.findall(r'>([A-Z][\w ]+)</a></td>.*?data-label="City">([^<]*)</td>', page, re.S))
+    assert cities == {"Both Addresses": "Street Town", "Postal Only": "Box Hill", "Street Without City": "",
+                      "No Address": ""}
+    orders = client.get("/orders").get_data(as_text=True)
+    assert re.search(rf">{order_number}</a></td>\s*<td data-label=\"Customer\">Postal Only</td>", orders)
+    invoices = client.get("/orders/invoices").get_data(as_text=True)
+    assert re.search(rf">{invoice_number}</a></td>\s*<td data-label=\"Customer\">Postal Only</td>\s*"
+                     rf"<td data-label=\"Order\"><a href=\"[^\"]+\">{order_number}</a>", invoices)

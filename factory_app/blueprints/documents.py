@@ -11,6 +11,7 @@ from typing import Callable
 
 from flask import Blueprint, abort, flash, render_template, request, url_for
 from flask_wtf import FlaskForm
+from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 from wtforms import DateField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
@@ -97,8 +98,8 @@ def register_document_routes(bp: Blueprint, kind: DocKind, header_form_class) ->
         push_type = "invoice" if model is SalesOrder else "purchase"
         through = (Invoice.order_id, Invoice.id) if model is SalesOrder else None  # an order goes as its invoice
         query = push_service.where_package_status(query, push_type, org_id(), args["package"], through=through)
-        relation = getattr(model, "customer" if kind.party_field == "customer_id" else "supplier")
-        options = (joinedload(relation).load_only(party_model.name),)  # a row shows its party's name only
+        party_id = getattr(model, kind.party_field)  # a row shows its party's name only
+        options = (listing.beside(model.party_name, select(party_model.name).where(party_model.id == party_id)),)
         page = listing.paginate(f"{kind.endpoint}.index", query, {
             "date": listing.by(model.order_date, model.id), "number": listing.by(model.id),
             "total": listing.by(model.total, model.id)}, "-number", args, options=options)

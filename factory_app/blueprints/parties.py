@@ -7,7 +7,6 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from sqlalchemy.orm import selectinload
 from wtforms import BooleanField, EmailField, FieldList, Form, FormField, HiddenField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length, Optional
 
@@ -124,7 +123,7 @@ def index(plural):
     args = {"q": listing.arg("q"), "archived": "1" if request.args.get("archived") == "1" else ""}
     page = listing.paginate("parties.index", search_query(model, args["q"], bool(args["archived"])), {
         "name": listing.by(model.name, model.id), "email": listing.by(model.email, model.id),
-        "added": listing.by(model.id)}, "name", args, options=(selectinload(model.addresses),),
+        "added": listing.by(model.id)}, "name", args, options=(listing.beside(model.city, party_service.shown_city(model)),),
         searched=len(args["q"]) >= listing.TRIGRAM, plural=plural)
     context = dict(model=model, plural=plural, listing=page, rows=page.rows, q=args["q"],
                    show_archived=bool(args["archived"]))

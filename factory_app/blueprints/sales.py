@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, render_template, request, url_for
-from sqlalchemy.orm import joinedload
+from sqlalchemy import select
 from wtforms import DateField
 from wtforms.validators import Optional
 
@@ -75,7 +75,8 @@ def invoices():
         "date": listing.by(Invoice.issue_date, Invoice.id), "number": listing.by(Invoice.id),
         "due": listing.by(Invoice.due_date, Invoice.id), "total": listing.by(Invoice.total, Invoice.id)},
         "-number", args,  # a row shows its customer's name and its order's number, nothing else of them
-        options=(joinedload(Invoice.customer).load_only(Customer.name), joinedload(Invoice.order).load_only(SalesOrder.number)))
+        options=(listing.beside(Invoice.party_name, select(Customer.name).where(Customer.id == Invoice.customer_id)),
+                 listing.beside(Invoice.order_number, select(SalesOrder.number).where(SalesOrder.id == Invoice.order_id))))
     template = "sales/_invoice_rows.html" if htmx and htmx.target == "invoice-rows" else "sales/invoices.html"
     return render_template(template, listing=page, invoices=page.rows, package=args["package"], args=args,
                            customer=customer,

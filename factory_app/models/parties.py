@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, query_expression, relationship
 
 from ..extensions import db
 from .types import UTCDateTime, utcnow
@@ -46,6 +46,10 @@ class Party(db.Model):
     people: Mapped[list["ContactPerson"]] = relationship(
         back_populates="party", cascade="all, delete-orphan", order_by="ContactPerson.id"
     )
+
+    # the city a list shows, read beside the row by the list's query (listing.beside:
+    # its street address's, else its postal address's); None where nothing read it
+    city: Mapped[str | None] = query_expression()
 
     __mapper_args__ = {"polymorphic_on": "kind"}
 

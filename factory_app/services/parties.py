@@ -1,6 +1,8 @@
 """Customers and suppliers."""
 from __future__ import annotations
 
+from sqlalchemy import select
+
 from ..extensions import db
 from ..models import ADDRESS_KINDS, Address, ContactPerson, Customer, Party, Supplier
 
@@ -62,3 +64,10 @@ def update_party(party: Party, data: dict) -> Party:
         party.people[:] = kept
     db.session.flush()
     return party
+
+
+def shown_city(model):
+    """The city a list row shows: its street address's, else its postal address's (as
+    Party.address would find them: the street address wins even without a city)."""
+    return (select(Address.city).where(Address.party_id == model.id, Address.kind.in_(("street", "postal")))
+            .order_by(Address.kind.desc()).limit(1))  # "street" after "postal"
