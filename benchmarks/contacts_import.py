@@ -320,7 +320,7 @@ class OtherCPU:
 
 def run_job_timed(run_id: int, profiler=None) -> float:
     """The job body of one SyncRun, in this process (what an RQ worker runs), timed."""
-    from factory_app.accounting import sync
+    from factory_app.accounting import runs as sync
     started, cpu_started = time.perf_counter(), time.process_time()
     if profiler is not None:
         profiler.enable()
@@ -340,7 +340,7 @@ def start_and_unqueue(org_id: int, user_id: int, kind: str) -> int:
     """start_run + commit (which enqueues the job), then take the job off the queue again:
     the benchmark runs the job body itself, so no worker elsewhere may pick it up."""
     from rq.job import Job
-    from factory_app.accounting import sync
+    from factory_app.accounting import runs as sync
     from factory_app.extensions import db
     from factory_app.jobs import queue, redis_connection
     run = sync.start_run(org_id, user_id, kind)
@@ -432,8 +432,8 @@ def print_profile(profiler, limit: int, path: str | None):
     out = io.StringIO()
     stats = pstats.Stats(profiler, stream=out).sort_stats("cumulative")
     stats.print_stats(r"factory_app[/\\]accounting[/\\]sync\.py")
-    print("-- factory_app/accounting/sync.py, by cumulative time --")
-    print("\n".join(line for line in out.getvalue().splitlines() if "sync.py" in line or "ncalls" in line))
+    print("-- factory_app/accounting/importer.py, by cumulative time --")
+    print("\n".join(line for line in out.getvalue().splitlines() if "importer.py" in line or "ncalls" in line))
 
 
 # --- the benchmark -------------------------------------------------------------------------

@@ -608,7 +608,7 @@ class Factory:
         """Pushes still to send and runs queued or running, with no live job."""
         from sqlalchemy import select
 
-        from factory_app.accounting import sync as sync_service
+        from factory_app.accounting import runs
         from factory_app.jobs import job_alive
         from factory_app.models import DocumentPush, SyncRun
         with self.context() as db:
@@ -617,7 +617,7 @@ class Factory:
                 DocumentPush.state.in_(("queued", "waiting")))) if not job_alive(p.job_id)]
             runs = [r for r in db.session.scalars(select(SyncRun).where(
                 SyncRun.organisation_id == self.org_id, SyncRun.id > run_id,
-                SyncRun.status.in_(("queued", "running")))) if not job_alive(sync_service.job_id(r))]
+                SyncRun.status.in_(("queued", "running")))) if not job_alive(runs.job_id(r))]
             return {"pushes": [(p.doc_id, p.state, p.job_id, p.message) for p in pushes],
                     "runs": [(r.id, r.kind, r.status) for r in runs]}
 

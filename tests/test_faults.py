@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from factory_app.accounting import connections as conn_service
 from factory_app.accounting import outbox
-from factory_app.accounting import sync as sync_service
+from factory_app.accounting import runs
 from factory_app.extensions import db
 from factory_app.jobs import job_alive, redis_connection
 from factory_app.models import DocumentPush, Invoice, SyncRun
@@ -102,8 +102,8 @@ def test_a_run_whose_job_is_gone_is_interrupted_and_resumed_not_joined(xero_app,
         assert old.status == "interrupted" and "Interrupted at page 2" in old.message
         assert (new.status, new.next_page, new.seen) == ("queued", 2, 1000)
         assert "Resumed after an interruption at page 2" in new.message
-        assert job_alive(sync_service.job_id(new))
-        assert sync_service.run_job(old.id) == "nothing to do"  # an old retry of it does nothing
+        assert job_alive(runs.job_id(new))
+        assert runs.run_job(old.id) == "nothing to do"  # an old retry of it does nothing
     log = admin.get("/settings/integrations/log").get_data(as_text=True)
     assert "Interrupted at page 2" in log and "Resumed after an interruption" in log
 

@@ -14,7 +14,7 @@ from sqlalchemy import func, or_, select
 from sandbox.seed import HARBOUR_ID
 
 from factory_app.accounting import push as push_service
-from factory_app.accounting import sync as sync_service
+from factory_app.accounting import runlog
 from factory_app.accounting.base import RecordProblem
 from factory_app.extensions import db
 from factory_app.models import (ContactPerson, Customer, DocumentPush, ExternalLink, Party, RemoteRecord, SyncFailure,
@@ -202,14 +202,14 @@ def test_a_list_read_twice_or_a_run_resumed_logs_each_unreadable_record_once(xer
         db.session.add(run)
         db.session.flush()
         problems = [RecordProblem("c1", "Coastal", "Phones is not a list"), RecordProblem(None, None, "it is not an object")]
-        logged = sync_service.logged_failures(run)
+        logged = runlog.logged_failures(run)
         for _ in range(2):  # a second pass over the list meets them again
-            sync_service.log_unreadable(run, "Xero", "contact", problems, logged, "customer")
+            runlog.log_unreadable(run, "Xero", "contact", problems, logged, "customer")
         db.session.flush()
         # the job is retried: the resumed run reads them again
-        sync_service.log_unreadable(run, "Xero", "contact", problems, sync_service.logged_failures(run))
+        runlog.log_unreadable(run, "Xero", "contact", problems, runlog.logged_failures(run))
         long = RecordProblem("x" * 500, "\x00N" * 400, "y" * 1000)
-        sync_service.log_unreadable(run, "Xero", "contact", [long], set())
+        runlog.log_unreadable(run, "Xero", "contact", [long], set())
         rows = list(db.session.scalars(select(SyncFailure).where(SyncFailure.run_id == run.id).order_by(SyncFailure.id)))
         assert run.failed == 3 and len(rows) == 3
         assert rows[0].message == SHAPE.format("contact", "Phones is not a list") and rows[0].local_type == "customer"

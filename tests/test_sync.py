@@ -11,7 +11,9 @@ from sqlalchemy import func, select
 from factory_app.accounting import connections as conn_service
 from factory_app.accounting import mapping as mapping_service
 from factory_app.accounting import provider as get_provider
-from factory_app.accounting import sync as sync_service
+from factory_app.accounting import importer
+from factory_app.accounting import runs
+from factory_app.accounting import text
 from factory_app.accounting.base import RemoteContact
 from factory_app.extensions import db
 from factory_app.jobs import redis_connection
@@ -233,7 +235,7 @@ def test_malformed_remote_contact_is_logged_and_skipped(xero_app, tenant):
         class Matcher:  # nothing local to match against
             linked, reviews, by_email, by_name, by_id, created = {}, {}, {}, {}, {}, set()
             unlinked = staticmethod(lambda parties: [])
-        outcomes = [sync_service._import_one(run, Matcher, contact, "customer") for contact in (
+        outcomes = [importer.import_one(run, Matcher, contact, "customer") for contact in (
             RemoteContact(remote_id="a", name="", is_customer=True),
             RemoteContact(remote_id="b", name="N" * 300, is_customer=True),
             RemoteContact(remote_id="c", name="\x00\x07  ", is_customer=True))]
@@ -249,7 +251,7 @@ def test_malformed_remote_contact_is_logged_and_skipped(xero_app, tenant):
     ("Ltd", ""),
 ])
 def test_normalised_names(name, expected):
-    assert sync_service.normalise_name(name) == expected
+    assert text.normalise_name(name) == expected
 
 
 def test_also_create_in_package_then_linked(xero_app, connected, tenant):
@@ -313,10 +315,10 @@ def test_daily_cron_enqueues_one_sync_per_connection(xero_app, connected, tenant
     from factory_app.accounting import tasks
     assert any(j["func"] is tasks.daily_sync and j["cron"] for j in cron._job_data_registry)
     with xero_app.app_context():
-        assert sync_service.daily_sync() == 1
-        assert sync_service.daily_sync() == 1  # joins the queued run
-        runs = db.session.scalars(select(SyncRun).where(SyncRun.kind == "sync")).all()
-        assert len(runs) == 1
+        assert runs.daily_sync() == 1
+        assert runs.daily_sync() == 1  # joins the queued run
+        queued = db.session.scalars(select(SyncRun).where(SyncRun.kind == "sync")).all()
+        assert len(queued) == 1
         assert Queue("default", connection=redis_conn).count == 1
     work(xero_app)
     assert last_run(xero_app, "sync").status == "done"
@@ -332,7 +334,7 @@ def test_a_fault_mid_sync_is_retried_and_resumes(xero_app, connected, tenant, sa
     with xero_app.app_context():
         bookmark = conn_service.current_connection(tenant.org_id).contacts_bookmark
         assert bookmark is not None  # the stored page moved the bookmark
-        from factory_app.accounting.sync import run_job
+        from factory_app.accounting.runs import run_job
         assert run_job(run.id) == "done"  # what the retry does
     assert last_run(xero_app, "sync").status == "done"
 
@@ -377,7 +379,7 @@ def test_a_run_that_gives_up_is_marked_failed_and_does_not_block(xero_app, conne
     connected.post("/settings/integrations/runs", data={"kind": "sync"}, headers=HTMX)
     run = last_run(xero_app, "sync")
     with xero_app.app_context():
-        from factory_app.accounting.sync import run_job
+        from factory_app.accounting.runs import run_job
         assert run_job(run.id) == "failed"  # outside a worker there are no retries left
     failed = last_run(xero_app, "sync")
     assert failed.status == "failed" and "Gave up" in failed.message
@@ -570,9 +572,9 @@ def test_the_values_kept_of_a_contact_fit_their_columns_in_column_order():
                             website=long("website"), tax_number=long("tax_number"),
                             addresses=(RemoteAddress("street", *map(long, Address.FIELDS)),),
                             people=(RemotePerson(long("name"), long("email"), long("phone")),))
-    kept = [(Party.__table__, sync_service.PARTY_FIELDS, sync_service._party_values(contact)),
-            (Address.__table__, Address.FIELDS, sync_service._address_values(contact)["street"]),
-            (ContactPerson.__table__, sync_service.PERSON_FIELDS, sync_service._people_values(contact)[0])]
+    kept = [(Party.__table__, importer.PARTY_FIELDS, importer.party_values(contact)),
+            (Address.__table__, Address.FIELDS, importer.address_values(contact)["street"]),
+            (ContactPerson.__table__, importer.PERSON_FIELDS, importer.people_values(contact)[0])]
     for table, fields, values in kept:
         for field, value in zip(fields, values, strict=True):
             assert value.startswith(field) and len(value) == table.c[field].type.length, (table.name, field)
@@ -641,7 +643,7 @@ def test_a_disconnect_while_the_import_runs_stops_it(xero_app, connected, tenant
 
     work(xero_app)
     monkeypatch.setattr(xero, "PAGE_SIZE", 4)
-    monkeypatch.setattr(sync_service, "RECHECK_CONNECTION", 0)  # the sandbox reads a page in milliseconds
+    monkeypatch.setattr(importer, "RECHECK_CONNECTION", 0)  # the sandbox reads a page in milliseconds
     with xero_app.app_context():
         contacts = db.session.scalar(select(func.count()).select_from(RemoteRecord).where(
             RemoteRecord.kind == "contact"))

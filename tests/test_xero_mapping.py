@@ -1,13 +1,12 @@
-"""The Xero adapter's translations, on payloads shaped like Xero's (no server needed)."""
+"""The Xero adapter's translations (providers/xero/mapping.py), on payloads shaped like Xero's (no server needed)."""
 from datetime import datetime, timezone
 from decimal import Decimal
 
 import pytest
 
-from factory_app.accounting.providers.xero import adapter as xero
+from factory_app.accounting.providers.xero import mapping as xero
 from factory_app.accounting.base import RecordProblem, RetriableError
-from factory_app.accounting.providers.xero.adapter import (MalformedRecord, _account, _contact, _item, _payment_state, _read_each,
-                                         _tax_rate, parse_xero_datetime)
+from factory_app.accounting.providers.xero.mapping import MalformedRecord, parse_xero_datetime
 
 
 def test_ms_json_and_iso_dates():
@@ -17,7 +16,7 @@ def test_ms_json_and_iso_dates():
 
 
 def test_contact_mapping_keeps_addresses_phones_people():
-    contact = _contact({
+    contact = xero.contact({
         "ContactID": "c1", "Name": "Coastal Kitchens Pty Ltd", "EmailAddress": "accounts@coastal.example",
         "ContactStatus": "ACTIVE", "IsCustomer": True, "IsSupplier": False, "TaxNumber": "51 824 753 556",
         "Addresses": [
@@ -38,11 +37,11 @@ def test_contact_mapping_keeps_addresses_phones_people():
     assert [(p.name, p.email) for p in contact.people] == [("Grace Lin", "grace@coastal.example")]
     assert contact.is_customer and not contact.is_supplier and not contact.archived
     assert contact.updated_at.tzinfo is timezone.utc
-    assert _contact({"ContactID": "x", "Name": "Old", "ContactStatus": "ARCHIVED"}).archived
+    assert xero.contact({"ContactID": "x", "Name": "Old", "ContactStatus": "ARCHIVED"}).archived
 
 
 def test_payment_state_is_decimal():
-    state = _payment_state({"InvoiceID": "i1", "InvoiceNumber": "INV-0007", "Status": "AUTHORISED",
+    state = xero.payment_state({"InvoiceID": "i1", "InvoiceNumber": "INV-0007", "Status": "AUTHORISED",
                             "Total": Decimal("749.10"), "AmountPaid": Decimal("500.00"), "AmountDue": Decimal("249.10"),
                             "Payments": [{"Date": "/Date(1764720000000+0000)/", "Amount": Decimal("500.00")}]})
     assert state.has_payments and state.amount_due == Decimal("249.10")
@@ -94,7 +93,7 @@ GOOD = {"ContactID": "c1", "Name": "Coastal Kitchens", "EmailAddress": "a@coasta
 def test_a_contact_in_a_shape_xero_does_not_send_is_not_read(change, reason):
     row = {**GOOD, **change}
     with pytest.raises(MalformedRecord) as raised:
-        _contact(row)
+        xero.contact(row)
     problem = raised.value.problem
     assert problem.reason == reason
     assert problem.remote_id == (row["ContactID"] if isinstance(row["ContactID"], str) else
@@ -106,13 +105,13 @@ def test_a_contact_in_a_shape_xero_does_not_send_is_not_read(change, reason):
 
 def test_a_contact_that_is_not_an_object_and_a_good_one_still_read():
     with pytest.raises(MalformedRecord) as raised:
-        _contact(["c1", "Coastal"])
+        xero.contact(["c1", "Coastal"])
     assert raised.value.problem == RecordProblem(None, None, "it is not an object")
-    contact = _contact(GOOD)
+    contact = xero.contact(GOOD)
     assert (contact.name, contact.email, contact.phone) == ("Coastal Kitchens", "a@coastal.example", "02 9555 0101")
     assert contact.people[0].email == "g@coastal.example" and contact.addresses[0].city == "Manly"
     # what Xero leaves empty is empty, not malformed
-    empty = _contact({"ContactID": "c2", "Name": None, "EmailAddress": "", "Phones": [], "Addresses": None,
+    empty = xero.contact({"ContactID": "c2", "Name": None, "EmailAddress": "", "Phones": [], "Addresses": None,
                       "ContactPersons": [], "UpdatedDateUTC": ""})
     assert (empty.name, empty.email, empty.phone, empty.addresses, empty.people, empty.updated_at) == \
         ("", None, None, (), (), None)
@@ -120,14 +119,14 @@ def test_a_contact_that_is_not_an_object_and_a_good_one_still_read():
 
 def test_a_list_read_keeps_the_good_records_of_a_page():
     rows = [GOOD, {**GOOD, "ContactID": "c2", "Phones": "x"}, {**GOOD, "ContactID": "c3", "Name": "Other"}]
-    contacts, failures = _read_each(rows, _contact)
+    contacts, failures = xero.read_each(rows, xero.contact)
     assert [c.remote_id for c in contacts] == ["c1", "c3"]
     assert failures == [RecordProblem("c2", "Coastal Kitchens", "Phones is not a list")]
 
 
 def test_items_accounts_tax_rates_and_payment_states_each_read_on_their_own():
     with pytest.raises(MalformedRecord) as raised:
-        _item({"ItemID": "i1", "Code": 1200, "Name": "Panel"})
+        xero.item({"ItemID": "i1", "Code": 1200, "Name": "Panel"})
     assert raised.value.problem == RecordProblem("i1", "Panel", "Code is not text")
     for row, reason in (({"Code": "X"}, "ItemID is missing"), ({"ItemID": "i", "Code": "X", "SalesDetails": []},
                                                                 "SalesDetails is not an object"),
@@ -136,13 +135,13 @@ def test_items_accounts_tax_rates_and_payment_states_each_read_on_their_own():
                         ({"ItemID": "i", "Code": "X", "PurchaseDetails": {"TaxType": 10}},
                          "TaxType of PurchaseDetails is not text")):
         with pytest.raises(MalformedRecord) as raised:
-            _item(row)
+            xero.item(row)
         assert raised.value.problem.reason == reason
     with pytest.raises(MalformedRecord) as raised:
-        _account({"AccountID": "a1", "Code": 200, "Name": "Sales"})
+        xero.account({"AccountID": "a1", "Code": 200, "Name": "Sales"})
     assert raised.value.problem == RecordProblem("a1", "Sales", "Code is not text")
     with pytest.raises(MalformedRecord) as raised:
-        _account({"AccountID": "a1", "Code": "200", "Name": "Sales", "Type": ["REVENUE"]})
+        xero.account({"AccountID": "a1", "Code": "200", "Name": "Sales", "Type": ["REVENUE"]})
     assert raised.value.problem.reason == "Type is not text"
     for row, reason in (({"TaxType": "OUTPUT", "Name": "GST", "EffectiveRate": "10"}, "EffectiveRate is not a number"),
                         ({"TaxType": "OUTPUT", "Name": "GST"}, "EffectiveRate is missing"),
@@ -150,7 +149,7 @@ def test_items_accounts_tax_rates_and_payment_states_each_read_on_their_own():
                          "CanApplyToRevenue is not true or false"),
                         ({"Name": "GST", "EffectiveRate": 10}, "TaxType is missing")):
         with pytest.raises(MalformedRecord) as raised:
-            _tax_rate(row)
+            xero.tax_rate(row)
         assert raised.value.problem.reason == reason
     good = {"InvoiceID": "i1", "InvoiceNumber": "INV-0007", "Status": "AUTHORISED", "Total": Decimal("749.10"),
             "AmountPaid": Decimal("500.00"), "AmountDue": Decimal("249.10")}
@@ -162,28 +161,28 @@ def test_items_accounts_tax_rates_and_payment_states_each_read_on_their_own():
                            ({"Payments": [{"Date": 1764720000000}]}, "Date of a payment is not a date"),
                            ({"InvoiceNumber": 7}, "InvoiceNumber is not text")):
         with pytest.raises(MalformedRecord) as raised:
-            _payment_state({**good, **change})
+            xero.payment_state({**good, **change})
         assert raised.value.problem.reason == reason and raised.value.problem.remote_id == "i1"
         assert raised.value.message.startswith("Xero sent this invoice in a shape Factory can't read")
 
 
 def test_items_carry_their_own_accounts_and_tax_types():
-    item = _item({"ItemID": "i1", "Code": "PNL-1200", "Name": "Panel", "UpdatedDateUTC": "/Date(1764290000000+0000)/",
+    item = xero.item({"ItemID": "i1", "Code": "PNL-1200", "Name": "Panel", "UpdatedDateUTC": "/Date(1764290000000+0000)/",
                   "SalesDetails": {"UnitPrice": Decimal("48.50"), "AccountCode": "200", "TaxType": "OUTPUT"},
                   "PurchaseDetails": {"UnitPrice": 21, "AccountCode": "300", "TaxType": "INPUT"}})
     assert (item.sales_account_code, item.sales_tax_type, item.purchase_account_code, item.purchase_tax_type) == \
         ("200", "OUTPUT", "300", "INPUT")
     assert item.sale_price == Decimal("48.50") and item.purchase_cost == Decimal("21")
-    labour = _item({"ItemID": "i2", "Code": "FAB-HR", "SalesDetails": {"UnitPrice": 95}, "PurchaseDetails": {}})
+    labour = xero.item({"ItemID": "i2", "Code": "FAB-HR", "SalesDetails": {"UnitPrice": 95}, "PurchaseDetails": {}})
     assert (labour.sales_account_code, labour.purchase_account_code, labour.purchase_cost) == (None, None, None)
 
 
 def test_tax_rates_say_whether_they_apply_to_sales_and_purchases():
-    output = _tax_rate({"TaxType": "OUTPUT", "Name": "GST on Income", "Status": "ACTIVE", "EffectiveRate": Decimal("10"),
+    output = xero.tax_rate({"TaxType": "OUTPUT", "Name": "GST on Income", "Status": "ACTIVE", "EffectiveRate": Decimal("10"),
                         "CanApplyToRevenue": True, "CanApplyToExpenses": False})
     assert (output.rate, output.applies_to_sales, output.applies_to_purchases, output.archived) == \
         (Decimal("10"), True, False, False)
-    unknown = _tax_rate({"TaxType": "BASEXCLUDED", "Name": "BAS Excluded", "Status": "ACTIVE", "DisplayTaxRate": 0})
+    unknown = xero.tax_rate({"TaxType": "BASEXCLUDED", "Name": "BAS Excluded", "Status": "ACTIVE", "DisplayTaxRate": 0})
     assert (unknown.rate, unknown.applies_to_sales, unknown.applies_to_purchases) == (Decimal("0"), True, True)
 
 
@@ -193,6 +192,6 @@ def test_tax_rates_say_whether_they_apply_to_sales_and_purchases():
     "/Date(\u0661\u0662+0000)/", "/Date(\u00b2+0000)/", "/Date(+0000)/", "x/Date(1+0000)/",
 ])
 def test_the_quick_reading_of_xero_times_is_the_regex_reading(value):
-    match = xero._MS_DATE.match(value)  # none of these is an ISO time either
+    match = xero.MS_DATE.match(value)  # none of these is an ISO time either
     assert parse_xero_datetime(value) == (
         datetime.fromtimestamp(int(match.group(1)) / 1000, tz=timezone.utc) if match else None)

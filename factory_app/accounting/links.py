@@ -11,6 +11,7 @@ from ..extensions import db
 from ..models import AccountingConnection, ExternalLink, Party, RemoteRecord
 from . import connections as conn_service
 from .base import Rejected
+from .text import normalise_name
 
 
 @dataclass
@@ -43,7 +44,6 @@ def state_of(connection: AccountingConnection | None, party: Party) -> LinkState
 
 
 def same_name(connection: AccountingConnection, name: str) -> RemoteRecord | None:
-    from .sync import normalise_name
     wanted = normalise_name(name)
     if not wanted:
         return None

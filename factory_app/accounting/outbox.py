@@ -23,6 +23,7 @@ from ..models import ACTIVE, AccountingConnection, DocumentPush, SyncRun
 from ..models.types import utcnow
 from . import connections as conn_service
 from . import provider as get_provider
+from . import runs as run_service
 from . import tasks
 from .base import ProviderError, RetriableError
 
@@ -35,7 +36,6 @@ def sweep() -> dict[str, int]:
     """Give every push and run left without a live job one. Safe to run at any time, in
     any process, twice: each job finds out whether its work is still to do."""
     from . import push as push_service
-    from . import sync as sync_service
     counts = {"pushes": 0, "runs": 0}
     settled = utcnow() - GRACE
     known: dict[str, bool] = {}
@@ -51,8 +51,8 @@ def sweep() -> dict[str, int]:
             counts["pushes"] += 1
     for run in db.session.scalars(select(SyncRun).where(
             SyncRun.status.in_(("queued", "running")), SyncRun.created_at < settled).order_by(SyncRun.id)):
-        if not job_alive(sync_service.job_id(run)):
-            sync_service.resume_interrupted(run)
+        if not job_alive(run_service.job_id(run)):
+            run_service.resume_interrupted(run)
             counts["runs"] += 1
     db.session.commit()
     if counts["pushes"] or counts["runs"]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from datetime import datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 from flask import current_app, g, has_request_context
@@ -38,9 +38,9 @@ from . import provider as get_provider
 from . import outbox
 from .settings import override
 from . import tasks
+from .payments import store_payment_state
 from .base import (
-    DocumentDraft, DocumentLine, PaymentState, ProviderError, ReconnectNeeded, Rejected, RetriableError, Unreachable,
-    WebhookEvent,
+    DocumentDraft, DocumentLine, ProviderError, ReconnectNeeded, Rejected, RetriableError, Unreachable, WebhookEvent,
 )
 
 DOC_TYPES = {"invoice": Invoice, "purchase": PurchaseOrder}
@@ -293,7 +293,7 @@ def _send(connection, adapter, batch, lock) -> str:
         if isinstance(result, Rejected):
             push.state, push.message = "failed", _refusal(result, draft, adapter)
             continue
-        _store_state(push, result)
+        store_payment_state(push, result)
         push.pushed_version = version
         push.state, push.message = "sent", None
         if push.wanted_version > version:
@@ -401,16 +401,6 @@ def _retry_later(pushes: list[DocumentPush], exc: RetriableError, connection: Ac
                            job_id=job_id, retry=JOB_RETRY)
     except (RedisError, OSError):
         pass  # the outbox sweep finds them without a live job
-
-
-def _store_state(push: DocumentPush, state: PaymentState) -> None:
-    push.remote_id = state.remote_id or push.remote_id
-    push.remote_number = state.number or push.remote_number
-    push.remote_status = state.status
-    push.amount_paid, push.amount_due = state.amount_paid, state.amount_due
-    push.last_payment_date = state.last_payment_date.date() if isinstance(state.last_payment_date, datetime) \
-        else state.last_payment_date
-    push.payment_checked_at = utcnow()
 
 
 def build_draft(connection: AccountingConnection, doc_type: str, doc, new: bool = True) -> DocumentDraft:
@@ -522,7 +512,7 @@ def refresh_payment_state(push: DocumentPush, timeout: float | None = None) -> b
     except ProviderError as exc:  # unreachable, or an answer it can't read: the last known state stands
         current_app.logger.warning("payment state of %s push %s not read: %s", push.doc_type, push.id, exc.message)
         return False
-    _store_state(push, state)
+    store_payment_state(push, state)
     db.session.flush()
     return True
 

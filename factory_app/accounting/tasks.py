@@ -27,7 +27,7 @@ OLD_PATHS = {
 
 def run_sync(run_id: int) -> str:
     """Run (or resume) one SyncRun: an import, an update, a contact to create."""
-    from .sync import run_job
+    from .runs import run_job
     return run_job(run_id)
 
 
@@ -51,7 +51,7 @@ def probe(connection_id: int, attempt: int = 0) -> str:
 
 def daily_sync() -> int:
     """Cron: one sync run per active connection."""
-    from .sync import daily_sync as sync_all
+    from .runs import daily_sync as sync_all
     return sync_all()
 
 

@@ -16,14 +16,15 @@ from ..accounting.connections import ConnectError
 from ..accounting.settings import setting
 from ..extensions import db, htmx
 from ..forms import parse_id
-from ..accounting import sync as sync_service
+from ..accounting import reviews as review_service
+from ..accounting import runs as run_service
 from ..accounting.base import ProviderError
 from ..models import ImportReview, Party, PendingAuthorisation, SyncFailure, SyncRun
 from ..web import PACKAGE_PATH, admin_required, get_or_404, org_id, org_select, redirect_to, refusal
 
 bp = Blueprint("integrations", __name__, url_prefix="/settings/integrations")
 LOG_PAGE = 20
-bp.add_app_template_global(sync_service.summary, "sync_summary")
+bp.add_app_template_global(run_service.summary, "sync_summary")
 
 
 @bp.before_request
@@ -47,7 +48,7 @@ def _after_connect(connection) -> None:
     """A first "Update accounting data" starts by itself (the accounts and tax rates to map,
     the contacts to link to), and documents that waited for a reconnect go out now."""
     try:
-        sync_service.start_run(connection.organisation_id, current_user.id, "sync")
+        run_service.start_run(connection.organisation_id, current_user.id, "sync")
     except ProviderError:
         pass  # another request is starting one: the page shows it
     push_service.resume_waiting(connection.organisation_id)
@@ -213,7 +214,7 @@ def start_run():
     if kind not in ("import_customers", "import_suppliers", "sync"):
         abort(400)
     try:
-        run = sync_service.start_run(org_id(), current_user.id, kind)
+        run = run_service.start_run(org_id(), current_user.id, kind)
     except ProviderError as exc:
         db.session.rollback()
         flash(exc.message, "error")
@@ -242,7 +243,7 @@ def show_run(run_id):
 def resolve_review(review_id):
     review = get_or_404(ImportReview, review_id)
     try:
-        sync_service.resolve_review(review, request.form.get("action", ""), parse_id(request.form.get("local_id")))
+        review_service.resolve_review(review, request.form.get("action", ""), parse_id(request.form.get("local_id")))
     except ProviderError as exc:
         db.session.rollback()
         return refusal(exc.message)
@@ -268,7 +269,7 @@ def resolve_all_reviews():
             ImportReview.status == "open", ImportReview.remote_org_id == connection.remote_org_id)):
         try:
             with db.session.begin_nested():
-                sync_service.resolve_review(review, action)
+                review_service.resolve_review(review, action)
         except ProviderError:
             problems += 1
     db.session.commit()
@@ -311,9 +312,9 @@ def retry_failure(failure_id):
             party = db.session.get(Party, failure.local_id)
             if party is None or party.organisation_id != org_id():
                 abort(404)
-            sync_service.request_remote_contact(party, current_user.id)
+            run_service.request_remote_contact(party, current_user.id)
         else:
-            sync_service.start_run(org_id(), current_user.id, run.kind if run.kind != "create_contact" else "sync")
+            run_service.start_run(org_id(), current_user.id, run.kind if run.kind != "create_contact" else "sync")
     except ProviderError as exc:
         db.session.rollback()
         flash(exc.message, "error")

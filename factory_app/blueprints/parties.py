@@ -13,7 +13,7 @@ from wtforms.validators import DataRequired, Email, Length, Optional
 from ..accounting import connections as conn_service
 from ..accounting import links as link_service
 from ..accounting import provider as get_provider
-from ..accounting import sync as sync_service
+from ..accounting import runs as run_service
 from ..accounting.base import ProviderError
 from .. import once
 from .. import listing
@@ -220,7 +220,7 @@ def inline(plural):
 def also_create(party, ticked: bool) -> None:
     """The tickbox: the record is committed first, then a job creates the remote contact."""
     if ticked and conn_service.current_connection(org_id()) is not None:
-        sync_service.request_remote_contact(party, current_user.id)
+        run_service.request_remote_contact(party, current_user.id)
 
 
 # --- the link to the accounting package ------------------------------------------------
@@ -260,7 +260,7 @@ def remote_change(plural, party_id):
         elif action == "unlink":
             link_service.unlink(connection, party)
         elif action == "create":
-            sync_service.request_remote_contact(party, current_user.id)
+            run_service.request_remote_contact(party, current_user.id)
         else:
             abort(400)
     except ProviderError as exc:
