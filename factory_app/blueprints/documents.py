@@ -265,7 +265,7 @@ def load_for_editing(model, doc_id: int):
     party = "customer" if model is SalesOrder else "supplier"
     options.append(joinedload(getattr(model, party)))
     if model is SalesOrder:
-        options.append(selectinload(model.invoice))
+        options.append(joinedload(model.invoice))  # one to one: in the order's own query
     doc = db.session.get(model, doc_id, options=options, populate_existing=True)
     if doc is None or doc.organisation_id != org_id():
         abort(404)
