@@ -136,9 +136,13 @@ def _wait_for_http(url: str, timeout: float = 30.0) -> bool:
 
 
 def _start_sandbox(supervisor: "Supervisor", env: dict, folder, host: str, port: int) -> str:
-    """The local Xero sandbox for the demo, with Factory's adapter pointed at it."""
+    """The local sandbox for the demo, with the adapter of each package it has a face for
+    pointed at that face."""
     import secrets
 
+    from sandbox import FACES
+
+    from .accounting import REGISTRY
     from .localredis import free_port
     from .instance import private_file
     secret_file = private_file(folder / "sandbox_client_secret", secrets.token_urlsafe(32))
@@ -150,20 +154,24 @@ def _start_sandbox(supervisor: "Supervisor", env: dict, folder, host: str, port:
     supervisor.start("sandbox", [
         sys.executable, "-m", "sandbox", "--host", "127.0.0.1", "--port", str(sandbox_port),
         "--data", str(folder / "sandbox.db"), "--client-id", client_id, "--client-secret", client_secret,
-        "--webhook-url", f"http://{host}:{port}/webhooks/xero", "--webhook-key", webhook_key,
+        "--webhook-url", f"http://{host}:{port}/webhooks/{FACES[0]}", "--webhook-key", webhook_key,
     ], env)
     if not _wait_for_http(f"{url}/.well-known/openid-configuration"):
-        raise SystemExit("factory-app: the Xero sandbox did not start.")
-    env.update({"XERO_CLIENT_ID": client_id, "XERO_CLIENT_SECRET": client_secret, "XERO_WEBHOOK_KEY": webhook_key,
-                "XERO_IDENTITY_URL": url, "XERO_API_URL": url, "FACTORY_SANDBOX_URL": url,
-                "XERO_REDIRECT_URI": f"http://{host}:{port}/settings/integrations/xero/callback"})
-    os.environ.update({k: env[k] for k in ("XERO_CLIENT_ID", "XERO_CLIENT_SECRET", "XERO_WEBHOOK_KEY", "XERO_IDENTITY_URL",
-                                            "XERO_API_URL", "FACTORY_SANDBOX_URL", "XERO_REDIRECT_URI")})
-    print(f"factory-app: Xero sandbox on {url}/ (its ledger page plays the bookkeeper)")
+        raise SystemExit("factory-app: the accounting sandbox did not start.")
+    settings = {"FACTORY_SANDBOX_URL": url}
+    for key in FACES:
+        if key in REGISTRY:
+            settings.update(REGISTRY[key].sandbox_settings(
+                url, client_id, client_secret, webhook_key, f"http://{host}:{port}/settings/integrations/{key}/callback"))
+    env.update(settings)
+    os.environ.update(settings)
+    names = ", ".join(REGISTRY[key].display_name for key in FACES if key in REGISTRY)
+    print(f"factory-app: accounting sandbox ({names}) on {url}/ (its ledger page plays the bookkeeper)")
     return url
 
 
 def cmd_serve(args) -> int:
+    from .accounting import REGISTRY
     from .config import instance_path
     from .localredis import EmbeddedRedis
 
@@ -182,7 +190,7 @@ def cmd_serve(args) -> int:
     if any(s.name == "control_socket_disable" for s in KNOWN_SETTINGS):
         gunicorn_extra.append("--no-control-socket")  # a socket in ~/.gunicorn is not wanted locally
     try:
-        if args.sandbox and not env.get("XERO_CLIENT_ID"):
+        if args.sandbox and not any(env.get(f"{key.upper()}_CLIENT_ID") for key in REGISTRY):
             folder.mkdir(parents=True, exist_ok=True)
             _start_sandbox(supervisor, env, folder, args.host, args.port)
         app = _app()  # also writes the secret key, so every process shares it
@@ -217,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--port", type=int, default=5000)
     serve.add_argument("--workers", type=int, default=2)
     serve.add_argument("--no-sandbox", dest="sandbox", action="store_false",
-                       help="don't start the local Xero sandbox (it never starts when XERO_CLIENT_ID is set)")
+                       help="don't start the local accounting sandbox (it never starts when a package's <KEY>_CLIENT_ID is set)")
     serve.set_defaults(func=cmd_serve)
     sub.add_parser("seed-demo", help="migrate and create the demo organisation").set_defaults(func=cmd_seed_demo)
     sub.add_parser("worker", help="run one RQ worker with the scheduler").set_defaults(func=cmd_worker)

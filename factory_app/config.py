@@ -86,20 +86,24 @@ def from_environment(folder: Path) -> dict:
         "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
         # Accounting packages. Empty client ids leave a package "not set up".
         "FACTORY_TOKEN_KEY": os.environ.get("FACTORY_TOKEN_KEY", ""),
-        "XERO_CLIENT_ID": os.environ.get("XERO_CLIENT_ID", ""),
-        "XERO_CLIENT_SECRET": os.environ.get("XERO_CLIENT_SECRET", ""),
-        "XERO_IDENTITY_URL": os.environ.get("XERO_IDENTITY_URL", "https://identity.xero.com"),
-        "XERO_API_URL": os.environ.get("XERO_API_URL", "https://api.xero.com"),
-        "XERO_REDIRECT_URI": os.environ.get("XERO_REDIRECT_URI", ""),
-        "XERO_SCOPES": os.environ.get("XERO_SCOPES", ""),
-        "XERO_WEBHOOK_KEY": os.environ.get("XERO_WEBHOOK_KEY", ""),
-        # per organisation; leave unset for the package's own limits (Xero: 58 with a margin)
+        # every package's own settings (<KEY>_CLIENT_ID, <KEY>_API_URL, ...), as set; the
+        # adapter gives the defaults (accounting/settings.py has the lookup rule)
+        **package_settings(os.environ),
+        # per organisation; leave unset for the package's own limits
         **({"ACCOUNTING_CALLS_PER_MINUTE": int(os.environ["ACCOUNTING_CALLS_PER_MINUTE"])}
            if os.environ.get("ACCOUNTING_CALLS_PER_MINUTE") else {}),
         "ACCOUNTING_HTTP_TIMEOUT": float(os.environ.get("ACCOUNTING_HTTP_TIMEOUT") or 20),
-        # Set by `factory-app serve` when it runs the local Xero sandbox (demo only).
+        # Set by `factory-app serve` when it runs the local sandbox (demo only).
         "SANDBOX_URL": os.environ.get("FACTORY_SANDBOX_URL", ""),
     }
+
+
+def package_settings(environ) -> dict:
+    """The variables of every registered package, named <KEY>_<NAME> (XERO_CLIENT_ID):
+    each package's adapter reads its own through accounting.settings.setting."""
+    from .accounting import REGISTRY
+    prefixes = tuple(f"{key.upper()}_" for key in REGISTRY)
+    return {name: value for name, value in environ.items() if name.startswith(prefixes) and value != ""}
 
 
 # Planner settings for Factory's own PostgreSQL sessions. random_page_cost: a random read

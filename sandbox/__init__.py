@@ -14,7 +14,10 @@ This package never imports factory_app.
 """
 from __future__ import annotations
 
-__all__ = ["create_app"]
+__all__ = ["FACES", "create_app"]
+
+# the packages it speaks for (each at its own face; today one, at the root)
+FACES = ("xero",)
 
 
 def create_app(data_path: str, client_id: str, client_secret: str, *, webhook_url: str | None = None,

@@ -134,3 +134,63 @@ def test_a_queued_job_by_its_old_path_does_its_work(app, tenant, redis_conn):
         db.session.expire_all()
         ran = db.session.get(SyncRun, run_id)
         assert (ran.status, ran.message) == ("failed", "The accounting package is not connected.")
+
+
+def test_what_a_package_keeps_of_a_connection_reaches_every_call(app, tenant):
+    """A package's own data of the connection (RemoteOrganisation.data at connect time,
+    kept as package_data) is in the ApiSession each call gets."""
+    from datetime import datetime, timedelta, timezone
+
+    from factory_app.accounting import connections as conn_service
+    from factory_app.accounting.crypto import encrypt
+    from factory_app.models import AccountingConnection
+    with app.app_context():
+        connection = AccountingConnection(
+            organisation_id=tenant.org_id, provider="xero", status="active", remote_org_id="t1", remote_org_name="Harbour",
+            access_token_enc=encrypt("token"), refresh_token_enc=encrypt("refresh"),
+            access_expires_at=datetime.now(timezone.utc) + timedelta(hours=1),
+            package_data={"company_file": "https://books.test/files/7f3a", "country": "AU"})
+        db.session.add(connection)
+        db.session.commit()
+        seen = conn_service.call(connection, lambda session: (session.access_token, dict(session.extras)))
+        assert seen == ("token", {"company_file": "https://books.test/files/7f3a", "country": "AU"})
+
+
+def test_a_documents_push_is_one_per_remote_organisation_of_each_package(app, tenant):
+    """The push's key has the package in it: the same organisation id at another package
+    is another push (never found for this connection), the same one twice is refused."""
+    from types import SimpleNamespace
+
+    import pytest
+    from sqlalchemy.exc import IntegrityError
+
+    from factory_app.accounting import push as push_service
+    from factory_app.models import AccountingConnection
+    doc = SimpleNamespace(id=11, organisation_id=tenant.org_id)
+    with app.test_request_context():
+        ours = DocumentPush(organisation_id=tenant.org_id, provider="xero", remote_org_id="1234", doc_type="invoice",
+                            doc_id=11, state="sent", attempts=0)
+        theirs = DocumentPush(organisation_id=tenant.org_id, provider="otherbooks", remote_org_id="1234",
+                              doc_type="invoice", doc_id=11, state="queued", attempts=0)
+        db.session.add_all([ours, theirs])
+        db.session.commit()
+        xero = AccountingConnection(provider="xero", remote_org_id="1234")
+        other = AccountingConnection(provider="otherbooks", remote_org_id="1234")
+        assert push_service.push_for("invoice", doc, xero) is ours and ours.goes_to(xero) and not ours.goes_to(other)
+        assert push_service.push_for("invoice", doc, other) is theirs
+        db.session.add(DocumentPush(organisation_id=tenant.org_id, provider="xero", remote_org_id="1234",
+                                    doc_type="invoice", doc_id=11, state="queued", attempts=0))
+        with pytest.raises(IntegrityError):
+            db.session.flush()
+        db.session.rollback()
+
+
+def test_a_tax_rate_has_an_id_of_its_own_which_is_its_code_unless_the_package_says_otherwise():
+    from decimal import Decimal
+
+    from factory_app.accounting.base import RemoteTaxRate
+    from factory_app.accounting.providers.xero import mapping as xero_mapping
+    assert RemoteTaxRate(code="GST", name="GST", rate=Decimal("10"), remote_id="17").remote_id == "17"
+    assert RemoteTaxRate(code="GST", name="GST", rate=Decimal("10")).remote_id == "GST"
+    rate = xero_mapping.tax_rate({"TaxType": "OUTPUT", "Name": "GST on Income", "Status": "ACTIVE", "EffectiveRate": 10})
+    assert (rate.code, rate.remote_id) == ("OUTPUT", "OUTPUT")  # Xero's TaxType is both

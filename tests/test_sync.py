@@ -332,7 +332,7 @@ def test_a_fault_mid_sync_is_retried_and_resumes(xero_app, connected, tenant, sa
     run = last_run(xero_app, "sync")
     assert run.status == "running" and run.stage.startswith("Waiting") and run.pages_done == 1
     with xero_app.app_context():
-        bookmark = conn_service.current_connection(tenant.org_id).contacts_bookmark
+        bookmark = conn_service.current_connection(tenant.org_id).bookmark("contacts")
         assert bookmark is not None  # the stored page moved the bookmark
         from factory_app.accounting.runs import run_job
         assert run_job(run.id) == "done"  # what the retry does
@@ -419,7 +419,7 @@ def test_an_import_keeps_the_other_kind_current_and_the_next_sync_reads_one_page
         laser = db.session.scalar(select(Supplier).where(Supplier.name == "Precision Laser Cutting"))
         remote_id = db.session.scalar(select(ExternalLink.remote_id).where(ExternalLink.local_id == laser.id))
         connection = conn_service.current_connection(tenant.org_id)
-        assert connection.contacts_bookmark is not None  # the import read every contact
+        assert connection.bookmark("contacts") is not None  # the import read every contact
         conn_service.call(connection, lambda s: get_provider("xero").save_contact(
             s, RemoteContact(remote_id=remote_id, name="x"), name="Precision Laser Cutting Group"))
     # a customer import (not a sync) meets the renamed contact: the linked supplier follows too

@@ -17,7 +17,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Mapping
+from typing import Any, Mapping
 
 
 # --- errors ---------------------------------------------------------------------------
@@ -90,6 +90,9 @@ class RemoteOrganisation:
     remote_id: str
     name: str
     connection_id: str | None = None  # the package's id for our app's link to it, if any
+    # what else the package needs of it on every call (kept as the connection's
+    # package_data, handed back in ApiSession.extras): plain JSON values
+    data: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -173,12 +176,19 @@ class RemoteAccount:
 
 @dataclass(frozen=True)
 class RemoteTaxRate:
-    code: str  # the package's tax type/code
+    code: str  # the package's tax type/code, as people know it
     name: str
     rate: Decimal
     archived: bool = False
     applies_to_sales: bool = True      # offered on sales (Xero: CanApplyToRevenue)
     applies_to_purchases: bool = True  # offered on purchases (Xero: CanApplyToExpenses)
+    # the package's own id of it where that is not the code (QuickBooks' TaxCode Id, MYOB's
+    # UID); the code where it is (Xero's TaxType)
+    remote_id: str = ""
+
+    def __post_init__(self):
+        if not self.remote_id:
+            object.__setattr__(self, "remote_id", self.code)
 
 
 @dataclass(frozen=True)
@@ -274,6 +284,13 @@ class AccountingProvider(ABC):
 
     @abstractmethod
     def is_configured(self) -> bool: ...
+
+    @classmethod
+    def sandbox_settings(cls, url: str, client_id: str, client_secret: str, webhook_key: str,
+                         callback_url: str) -> dict[str, str]:
+        """The settings (environment variables) that point this package's adapter at its
+        face of the local sandbox at `url`, for the demo; {} where the sandbox has none."""
+        return {}
 
     # identity
     @abstractmethod
@@ -379,6 +396,9 @@ class AccountingProvider(ABC):
 
 @dataclass
 class ApiSession:
-    """What an API call needs: a fresh access token and the remote organisation's id."""
+    """What an API call needs: a fresh access token, the remote organisation's id, and
+    whatever else the package keeps of the connection (`extras`: the connection's
+    package_data, as the adapter gave it at connect time)."""
     access_token: str
     remote_org_id: str
+    extras: Mapping[str, Any] = field(default_factory=dict)

@@ -34,7 +34,7 @@ from .ratelimit import Budget
 from .settings import setting
 
 REFRESH_MARGIN = timedelta(minutes=2)
-CARRIED_OVER = ("contacts_bookmark", "items_bookmark", "sales_account_code", "sales_tax_taxable", "sales_tax_free",
+CARRIED_OVER = ("bookmarks", "sales_account_code", "sales_tax_taxable", "sales_tax_free",
                 "purchase_account_code", "purchase_tax_taxable", "purchase_tax_free", "mapping_proposed",
                 "send_invoices", "send_purchases", "approve_documents", "document_numbers", "last_update_at")
 PENDING_LIFETIME = timedelta(minutes=15)
@@ -215,7 +215,7 @@ def finish_connect(organisation_id: int, user_id: int, provider_key: str, callba
     pending.refresh_token_enc = encrypt(tokens.refresh_token)
     pending.access_expires_at = tokens.expires_at
     pending.scopes = tokens.scope
-    pending.choices_json = json.dumps([c.__dict__ for c in choices])
+    pending.choices_json = json.dumps([{**c.__dict__, "data": dict(c.data)} for c in choices])
     db.session.flush()
     return ConnectOutcome(pending=pending)
 
@@ -296,7 +296,8 @@ def _open_connection(organisation_id, user_id, provider_key, tokens: TokenSet,
         organisation_id=organisation_id, provider=provider_key, status=ACTIVE,
         remote_org_id=remote.remote_id, remote_org_name=remote.name, remote_connection_id=remote.connection_id,
         access_token_enc=encrypt(tokens.access_token), refresh_token_enc=encrypt(tokens.refresh_token),
-        access_expires_at=tokens.expires_at, scopes=tokens.scope, connected_by_id=user_id)
+        access_expires_at=tokens.expires_at, scopes=tokens.scope, connected_by_id=user_id,
+        package_data=dict(remote.data))
     previous = db.session.scalar(select(AccountingConnection).where(
         AccountingConnection.organisation_id == organisation_id, AccountingConnection.provider == provider_key,
         AccountingConnection.remote_org_id == remote.remote_id).order_by(AccountingConnection.id.desc()))
@@ -335,7 +336,7 @@ def disconnect(connection: AccountingConnection) -> DisconnectResult:
         pass  # try revoking with what we have
     refresh = decrypt(_fresh_row_token(connection.id))
     remote = RemoteOrganisation(remote_id=connection.remote_org_id, name=connection.remote_org_name,
-                                connection_id=connection.remote_connection_id)
+                                connection_id=connection.remote_connection_id, data=dict(connection.package_data or {}))
     if connection.remote_connection_id is None and access:
         try:
             match = next((o for o in adapter.organisations(access) if o.remote_id == connection.remote_org_id), None)
@@ -376,13 +377,15 @@ def api_session(connection: AccountingConnection, force_refresh: bool = False) -
             connection.access_expires_at - REFRESH_MARGIN > datetime.now(timezone.utc):
         token = decrypt(connection.access_token_enc)
         if token:
-            return ApiSession(access_token=token, remote_org_id=connection.remote_org_id)
+            return ApiSession(access_token=token, remote_org_id=connection.remote_org_id,
+                              extras=dict(connection.package_data or {}))
     stale_token = connection.access_token_enc if force_refresh else None
     _refresh_under_lock(connection.id, stale_token)
     db.session.refresh(connection)
     if connection.status != ACTIVE:
         raise ReconnectNeeded(connection.problem or "The connection needs reconnecting.")
-    return ApiSession(access_token=decrypt(connection.access_token_enc), remote_org_id=connection.remote_org_id)
+    return ApiSession(access_token=decrypt(connection.access_token_enc), remote_org_id=connection.remote_org_id,
+                      extras=dict(connection.package_data or {}))
 
 
 def _refresh_under_lock(connection_id: int, stale_access_token: str | None) -> None:

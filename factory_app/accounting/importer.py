@@ -32,6 +32,7 @@ from .text import clean, normalise_name, problem_with
 
 
 KINDS = {"customer": Customer, "supplier": Supplier}
+CONTACTS = "contacts"  # the contacts list's bookmark (AccountingConnection.bookmark)
 
 
 class _Matcher:
@@ -304,9 +305,10 @@ def import_contacts(run: SyncRun, connection: AccountingConnection, local_type: 
                     # every contact has been read (oldest change first), the list and every
                     # linked record of both kinds are up to date: the next sync starts here
                     # (unless a sync meanwhile got further: read as stored now)
-                    db.session.refresh(connection, ["contacts_bookmark"], with_for_update=True)
-                    if connection.contacts_bookmark is None or page.bookmark > connection.contacts_bookmark:
-                        connection.contacts_bookmark = page.bookmark
+                    db.session.refresh(connection, ["bookmarks"], with_for_update=True)
+                    stored = connection.bookmark(CONTACTS)
+                    if stored is None or page.bookmark > stored:
+                        connection.set_bookmark(CONTACTS, page.bookmark)
                 commit_redoable(db.session)  # the page is stored: an interrupted import goes on from the next one
                 if time.monotonic() - checked >= RECHECK_CONNECTION:
                     # the connection, though, is read again now and then: a disconnect shows

@@ -106,7 +106,8 @@ def propose(connection: AccountingConnection) -> dict[str, str]:
     accounts = [RemoteAccount(remote_id=r.remote_id, code=r.code, name=r.name, kind=r.data or "")
                 for r in records(connection, "account")]
     rates = [RemoteTaxRate(code=r.code or r.remote_id, name=r.name, rate=_rate(r), applies_to_sales=r.is_customer,
-                           applies_to_purchases=r.is_supplier) for r in records(connection, "tax_rate")]
+                           applies_to_purchases=r.is_supplier, remote_id=r.remote_id)
+             for r in records(connection, "tax_rate")]
     org = db.session.get(Organisation, connection.organisation_id)
     suggestion = get_provider(connection.provider).propose_mapping(accounts, rates, org.default_tax_rate)
     wanted = {f.name for f in FIELDS if not getattr(connection, f.name)}

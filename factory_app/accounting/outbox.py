@@ -113,7 +113,7 @@ def resume(connection: AccountingConnection) -> int:
     for doc_type in ("invoice", "purchase"):
         first = db.session.scalar(select(DocumentPush).where(
             DocumentPush.organisation_id == connection.organisation_id,
-            DocumentPush.remote_org_id == connection.remote_org_id, DocumentPush.doc_type == doc_type,
+            DocumentPush.to(connection), DocumentPush.doc_type == doc_type,
             DocumentPush.state == "queued").order_by(DocumentPush.id))
         if first is not None:
             push_service.requeue(first)

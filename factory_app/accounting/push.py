@@ -50,20 +50,20 @@ PAYMENT_CHECK_AGE = timedelta(minutes=1)
 
 # --- asking for a push ------------------------------------------------------------------
 
-def push_for(doc_type: str, doc, remote_org_id: str | None = None) -> DocumentPush | None:
-    """The document's push (to this remote organisation, or its latest). Asked for once a
+def push_for(doc_type: str, doc, to: AccountingConnection | None = None) -> DocumentPush | None:
+    """The document's push (to this connection's remote organisation, or its latest). Asked for once a
     request: the order edit page's payment gate, its lock and its panel all want it. A
     push found is kept for the request (pushes are never deleted), none found is asked
     again (one may be made meanwhile); a new push (it may be the latest now) and a
     rollback forget them all."""
     memo = g.setdefault("_pushes", {}) if has_request_context() else {}
-    key = (doc_type, doc.id, remote_org_id)
+    key = (doc_type, doc.id, (to.provider, to.remote_org_id) if to is not None else None)
     if key in memo:
         return memo[key]
     query = select(DocumentPush).where(DocumentPush.organisation_id == doc.organisation_id,
                                        DocumentPush.doc_type == doc_type, DocumentPush.doc_id == doc.id)
-    if remote_org_id:
-        query = query.where(DocumentPush.remote_org_id == remote_org_id)
+    if to is not None:
+        query = query.where(DocumentPush.to(to))
     push = db.session.scalar(query.order_by(DocumentPush.id.desc()))
     if push is not None:
         memo[key] = push
@@ -87,7 +87,7 @@ def request_push(doc_type: str, doc, *, only_if_sent: bool = False, force: bool 
     if connection is None:
         return None
     enabled = force or (connection.send_invoices if doc_type == "invoice" else connection.send_purchases)
-    push = push_for(doc_type, doc, connection.remote_org_id)
+    push = push_for(doc_type, doc, connection)
     if push is None:
         if only_if_sent or not enabled:
             return None
@@ -97,7 +97,7 @@ def request_push(doc_type: str, doc, *, only_if_sent: bool = False, force: bool 
             with db.session.begin_nested():
                 db.session.add(push)
         except IntegrityError:  # an identical request (a double click on Send) made it a moment ago
-            push = push_for(doc_type, doc, connection.remote_org_id)
+            push = push_for(doc_type, doc, connection)
     if push.has_payments:
         return push  # the package holds a paid document: nothing more is sent
     if push.state == "sent" and push.pushed_version == doc.version:
@@ -176,7 +176,7 @@ def push_document(push_id: int, *also: int) -> str:
         if push is None or db.session.get(DOC_TYPES[push.doc_type], push.doc_id) is None:
             return "gone"
         connection = conn_service.current_connection(push.organisation_id)
-        if connection is None or connection.status != ACTIVE or connection.remote_org_id != push.remote_org_id:
+        if connection is None or connection.status != ACTIVE or not push.goes_to(connection):
             if push.state == "queued":
                 push.state, push.message = "waiting", "Waiting for the accounting package to be reconnected."
                 db.session.commit()
@@ -188,7 +188,7 @@ def push_document(push_id: int, *also: int) -> str:
             # A probe that is overdue (its scheduler died) is not alive: this job calls
             _wait_for_package([push], connection)
             return "waiting for the package"
-        name = f"factory:push-sender:{push.organisation_id}:{push.remote_org_id}:{push.doc_type}"
+        name = f"factory:push-sender:{push.organisation_id}:{push.provider}:{push.remote_org_id}:{push.doc_type}"
         db.session.commit()  # end the read transaction: the wait below may be long
         with kept_lock(name, SENDER_LOCK_TTL, SENDER_LOCK_WAIT) as lock:
             if lock is not None:
@@ -207,7 +207,7 @@ def push_document(push_id: int, *also: int) -> str:
 def _send_batch(connection: AccountingConnection, own: DocumentPush, lock) -> str:
     adapter = get_provider(connection.provider)
     members = [own, *db.session.scalars(select(DocumentPush).where(
-        DocumentPush.organisation_id == own.organisation_id, DocumentPush.remote_org_id == own.remote_org_id,
+        DocumentPush.organisation_id == own.organisation_id, DocumentPush.to(connection),
         DocumentPush.doc_type == own.doc_type, _to_send(), DocumentPush.id != own.id)
         .order_by(DocumentPush.id).limit(adapter.documents_per_call - 1))]
     batch, own_wait = [], None
@@ -255,7 +255,7 @@ def _send(connection, adapter, batch, lock) -> str:
             ids = [state.remote_id for state in found if state is not None]
             held = set(db.session.scalars(select(DocumentPush.remote_id).where(
                 DocumentPush.organisation_id == connection.organisation_id,
-                DocumentPush.remote_org_id == connection.remote_org_id, DocumentPush.remote_id.in_(ids)))) if ids else set()
+                DocumentPush.to(connection), DocumentPush.remote_id.in_(ids)))) if ids else set()
             for (push, _), state in zip(unsure, found):
                 if state is not None and state.remote_id not in held:
                     push.remote_id = state.remote_id
@@ -502,7 +502,7 @@ def refresh_payment_state(push: DocumentPush, timeout: float | None = None) -> b
     if push.remote_id is None:
         return False
     connection = conn_service.current_connection(push.organisation_id)
-    if connection is None or connection.status != ACTIVE or connection.remote_org_id != push.remote_org_id:
+    if connection is None or connection.status != ACTIVE or not push.goes_to(connection):
         return False
     config = current_app.config if timeout is None else override(current_app.config, connection.provider,
                                                                    "HTTP_TIMEOUT", timeout)
@@ -618,7 +618,7 @@ def _pushes(organisation_id: int, doc_type: str):
                                        DocumentPush.doc_type == doc_type)
     connection = conn_service.current_connection(organisation_id)
     if connection is not None:
-        query = query.where(DocumentPush.remote_org_id == connection.remote_org_id)
+        query = query.where(DocumentPush.to(connection))
     return query
 
 
@@ -649,7 +649,7 @@ def where_package_status(query, doc_type: str, organisation_id: int, key: str, t
     if doc_id is not None:
         query = query.join(doc_id.table, row_id == entity.id)
     return query.join(DocumentPush, (DocumentPush.doc_id == (doc_id if doc_id is not None else entity.id))
-                      & (DocumentPush.remote_org_id == connection.remote_org_id) & condition)
+                      & DocumentPush.to(connection) & condition)
 
 
 def package_statuses(organisation_id: int, doc_type: str, row_ids: list[int], through=None) -> dict[int, str]:

@@ -16,7 +16,9 @@ from . import connections as conn_service
 from .mapping import propose as propose_mapping
 from . import provider as get_provider
 from .base import RecordProblem
-from .importer import KINDS, ShiftWatch, update_linked
+
+ITEMS = "items"  # the items list's bookmark
+from .importer import CONTACTS, KINDS, ShiftWatch, update_linked
 from .payments import store_payment_state
 from .records import remember_contacts, upsert_records
 from .runlog import log_unreadable, logged_failures
@@ -25,7 +27,7 @@ from .text import clean
 
 def run_update(run: SyncRun, connection: AccountingConnection) -> None:
     adapter = get_provider(connection.provider)
-    since = connection.contacts_bookmark  # fixed for this pass, so the pages stay stable
+    since = connection.bookmark(CONTACTS)  # fixed for this pass, so the pages stay stable
     page_number = 1
     shifts = ShiftWatch()
     package, unreadable = adapter.display_name, logged_failures(run)
@@ -43,22 +45,24 @@ def run_update(run: SyncRun, connection: AccountingConnection) -> None:
                 update_linked(run, connection, local_type, fresh)
         run.pages_done += 1
         run.total_pages = (page.page_count or 1) + 3
-        if page.bookmark and (connection.contacts_bookmark is None or page.bookmark > connection.contacts_bookmark):
+        stored = connection.bookmark(CONTACTS)
+        if page.bookmark and (stored is None or page.bookmark > stored):
             # pages come oldest change first: once this page is stored, a resumed sync
             # may start after it
-            connection.contacts_bookmark = page.bookmark
+            connection.set_bookmark(CONTACTS, page.bookmark)
         if next_number is None and not shifts.settled:
             # still shifting after every pass: the next update reads this stretch again
-            connection.contacts_bookmark = since
+            connection.set_bookmark(CONTACTS, since)
         db.session.commit()
         page_number = next_number
     run.stage = "Items"
-    items = conn_service.call(connection, lambda s: adapter.items(s, modified_since=connection.items_bookmark))
+    items = conn_service.call(connection, lambda s: adapter.items(s, modified_since=connection.bookmark(ITEMS)))
     log_unreadable(run, package, "item", items.failures, unreadable)
     upsert_records(connection, "item", [dict(remote_id=i.remote_id, code=i.code, name=clean(i.name or i.code, 255) or i.code,
                                               email=None, data=json.dumps(dataclasses.asdict(i), default=str),
                                               remote_updated_at=i.updated_at) for i in items.items])
-    connection.items_bookmark = items.bookmark or connection.items_bookmark
+    if items.bookmark:
+        connection.set_bookmark(ITEMS, items.bookmark)
     run.pages_done += 1
     db.session.commit()
     run.stage = "Accounts"
@@ -78,7 +82,7 @@ def run_update(run: SyncRun, connection: AccountingConnection) -> None:
     rates = conn_service.call(connection, adapter.tax_rates)
     log_unreadable(run, package, "tax rate", rates.failures, unreadable)
     # a tax rate's data is its rate; is_customer / is_supplier: offered on sales / purchases
-    upsert_records(connection, "tax_rate", [dict(remote_id=r.code, code=r.code, name=clean(r.name, 255) or r.code,
+    upsert_records(connection, "tax_rate", [dict(remote_id=r.remote_id, code=r.code, name=clean(r.name, 255) or r.code,
                                                   email=None, archived=r.archived, data=str(r.rate),
                                                   is_customer=r.applies_to_sales, is_supplier=r.applies_to_purchases)
                                              for r in rates.items], replace=True, keep=_ids(rates.failures))
@@ -98,7 +102,7 @@ def refresh_payments(run: SyncRun, connection: AccountingConnection, adapter, lo
     """Unpaid invoices Factory sent: their payment state, for those changed since the
     last update (50 per call). One the package sends unreadable is logged and left as it was."""
     pushes = {p.remote_id: p for p in db.session.scalars(select(DocumentPush).where(
-        DocumentPush.organisation_id == connection.organisation_id, DocumentPush.remote_org_id == connection.remote_org_id,
+        DocumentPush.organisation_id == connection.organisation_id, DocumentPush.to(connection),
         DocumentPush.doc_type == "invoice", DocumentPush.remote_id.is_not(None),
         (DocumentPush.amount_due.is_(None)) | (DocumentPush.amount_due != 0)))}
     ids = sorted(pushes)

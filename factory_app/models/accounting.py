@@ -2,10 +2,10 @@
 and remote records."""
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from decimal import Decimal
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -43,9 +43,13 @@ class AccountingConnection(db.Model):
     # the package has not answered since then (timeouts, refused connections, 5xx); cleared
     # by its next answer. What waits meanwhile goes out once a probe gets one.
     unreachable_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    # incremental sync: what changed since these moments is read next time
-    contacts_bookmark: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    items_bookmark: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # incremental sync, one bookmark per list read ({stream: ISO time}: "contacts", "items";
+    # a package that keeps customers and suppliers apart reads two lists): what changed
+    # since is read next time. Read and set through bookmark() / set_bookmark().
+    bookmarks: Mapped[dict] = mapped_column(JSON, default=dict, server_default="{}")
+    # what a package needs of the connection beyond the remote organisation's id (a
+    # company file's address, say), as the adapter returned it; in every ApiSession
+    package_data: Mapped[dict] = mapped_column(JSON, default=dict, server_default="{}")
     # mapping, chosen on the Integrations page from the synced lists, for each side apart
     # (a bill takes the purchases account and a purchase tax rate, never the sales ones);
     # `mapping_proposed` is what Factory read from the package's defaults, shown
@@ -67,6 +71,20 @@ class AccountingConnection(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
     connected_by = relationship("User")
+
+    def bookmark(self, stream: str) -> datetime | None:
+        value = (self.bookmarks or {}).get(stream)
+        return datetime.fromisoformat(value) if value else None
+
+    def set_bookmark(self, stream: str, moment: datetime | None) -> None:
+        """A new dict, so that the change is seen and stored (times in UTC, ISO 8601)."""
+        bookmarks = dict(self.bookmarks or {})
+        if moment is None:
+            bookmarks.pop(stream, None)
+        else:
+            bookmarks[stream] = (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)) \
+                .astimezone(timezone.utc).isoformat()
+        self.bookmarks = bookmarks
 
     @property
     def is_open(self) -> bool:
@@ -118,7 +136,8 @@ class DocumentPush(db.Model):
     """A sales invoice or a purchase order on its way to (and in) the accounting package,
     with the payment state read back for invoices."""
     __tablename__ = "document_pushes"
-    __table_args__ = (UniqueConstraint("organisation_id", "doc_type", "doc_id", "remote_org_id"),
+    # one push of a document to each remote organisation of each package
+    __table_args__ = (UniqueConstraint("organisation_id", "doc_type", "doc_id", "provider", "remote_org_id"),
                       Index("ix_document_pushes_org_state", "organisation_id", "state"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -148,6 +167,15 @@ class DocumentPush(db.Model):
     unconfirmed_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    @classmethod
+    def to(cls, connection: "AccountingConnection"):
+        """The condition: pushes to this connection's remote organisation, of its package."""
+        return (cls.provider == connection.provider) & (cls.remote_org_id == connection.remote_org_id)
+
+    def goes_to(self, connection: "AccountingConnection | None") -> bool:
+        return connection is not None and (self.provider, self.remote_org_id) == (connection.provider,
+                                                                                   connection.remote_org_id)
 
     @property
     def has_payments(self) -> bool:

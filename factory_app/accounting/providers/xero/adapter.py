@@ -57,6 +57,12 @@ class XeroProvider(AccountingProvider):
                                  scopes=self.scopes,
                                  discovery_url=f"{self.identity_url}/.well-known/openid-configuration")
 
+    @classmethod
+    def sandbox_settings(cls, url, client_id, client_secret, webhook_key, callback_url) -> dict[str, str]:
+        """The sandbox's Xero face is at its root: identity and API alike."""
+        return {"XERO_CLIENT_ID": client_id, "XERO_CLIENT_SECRET": client_secret, "XERO_WEBHOOK_KEY": webhook_key,
+                "XERO_IDENTITY_URL": url, "XERO_API_URL": url, "XERO_REDIRECT_URI": callback_url}
+
     def webhook_events(self, headers, body: bytes) -> list[WebhookEvent] | None:
         return webhooks.events(self.webhook_key, headers, body)
 
