@@ -166,7 +166,7 @@ def main(argv=None) -> int:
         from factory_app import create_app
         from factory_app.accounting import connections as conn_service
         from factory_app.accounting import provider as get_provider
-        from factory_app.accounting.push import build_draft
+        from factory_app.accounting.drafts import build_draft
         from factory_app.extensions import db
 
         token_key = Fernet.generate_key().decode()

@@ -12,7 +12,7 @@ from __future__ import annotations
 from flask import Flask, url_for
 from markupsafe import Markup
 
-from .accounting.push import PACKAGE_STATUSES
+from .accounting.package_states import PACKAGE_STATUSES
 from .money import format_money
 
 STATUS_LABELS = {

@@ -165,6 +165,7 @@ def test_a_documents_push_is_one_per_remote_organisation_of_each_package(app, te
     from sqlalchemy.exc import IntegrityError
 
     from factory_app.accounting import push as push_service
+    from factory_app.accounting import pushes
     from factory_app.models import AccountingConnection
     doc = SimpleNamespace(id=11, organisation_id=tenant.org_id)
     with app.test_request_context():
@@ -176,8 +177,8 @@ def test_a_documents_push_is_one_per_remote_organisation_of_each_package(app, te
         db.session.commit()
         xero = AccountingConnection(provider="xero", remote_org_id="1234")
         other = AccountingConnection(provider="otherbooks", remote_org_id="1234")
-        assert push_service.push_for("invoice", doc, xero) is ours and ours.goes_to(xero) and not ours.goes_to(other)
-        assert push_service.push_for("invoice", doc, other) is theirs
+        assert pushes.push_for("invoice", doc, xero) is ours and ours.goes_to(xero) and not ours.goes_to(other)
+        assert pushes.push_for("invoice", doc, other) is theirs
         db.session.add(DocumentPush(organisation_id=tenant.org_id, provider="xero", remote_org_id="1234",
                                     doc_type="invoice", doc_id=11, state="queued", attempts=0))
         with pytest.raises(IntegrityError):

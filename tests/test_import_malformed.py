@@ -14,6 +14,7 @@ from sqlalchemy import func, or_, select
 from sandbox.seed import HARBOUR_ID
 
 from factory_app.accounting import push as push_service
+from factory_app.accounting import payments as payment_service
 from factory_app.accounting import runlog
 from factory_app.accounting.base import RecordProblem
 from factory_app.extensions import db
@@ -166,9 +167,9 @@ def test_the_sync_skips_and_logs_malformed_contacts_items_accounts_tax_rates_and
         assert pushes[1].amount_paid == Decimal("500.00") and pushes[1].remote_status == "AUTHORISED"
         assert pushes[2].amount_due is None and pushes[2].payment_checked_at is None  # left as it was
         # opening the order reads the one invoice alone: unreadable, so "not reached", no error
-        assert push_service.refresh_payment_state(pushes[2]) is False
+        assert payment_service.refresh_payment_state(pushes[2]) is False
         assert pushes[2].amount_due is None
-        assert push_service.refresh_payment_state(pushes[1]) is True
+        assert payment_service.refresh_payment_state(pushes[1]) is True
     assert sandbox.spec_violations == [] and sandbox.sandbox.spec_exempted
 
 

@@ -17,6 +17,8 @@ from werkzeug.serving import make_server
 from factory_app.accounting import connections as conn_service
 from factory_app.accounting import provider as get_provider
 from factory_app.accounting import push as push_service
+from factory_app.accounting import drafts as draft_service
+from factory_app.accounting import pushes
 from factory_app.extensions import db
 from factory_app.localredis import free_port
 from factory_app.models import DocumentPush, Invoice, RemoteRecord, SalesOrder, SalesOrderLine
@@ -98,7 +100,7 @@ def test_exactly_once_under_double_clicks_retries_and_a_lost_response(xero_app, 
         connection = conn_service.current_connection(tenant.org_id)
         # Factory's request reached the package but its answer was lost: the invoice exists
         # there already, and the push row says a create went out without an answer
-        draft = push_service.build_draft(connection, "invoice", invoice)
+        draft = draft_service.build_draft(connection, "invoice", invoice)
         conn_service.call(connection, lambda s: get_provider("xero").save_document(s, draft, None, "lost-response"))
         push = db.session.scalar(select(DocumentPush))
         push.unconfirmed_since = push.created_at
@@ -379,7 +381,7 @@ def test_an_edit_committed_while_the_sender_finishes_is_not_lost(xero_app, ready
     with xero_app.app_context():
         push_id = db.session.scalar(select(DocumentPush.id))
         invoice = db.session.scalar(select(Invoice))
-        assert push_service.push_for("invoice", invoice).state == "queued"  # the web request has read the row
+        assert pushes.push_for("invoice", invoice).state == "queued"  # the web request has read the row
 
         def sender():  # meanwhile a worker sends version 1 and commits "sent"
             with xero_app.app_context():
@@ -409,7 +411,7 @@ def test_a_number_taken_in_the_package_is_said_so_and_a_lost_response_is_never_s
     with xero_app.app_context():
         invoice = db.session.scalar(select(Invoice))
         connection = conn_service.current_connection(tenant.org_id)
-        draft = push_service.build_draft(connection, "invoice", invoice)
+        draft = draft_service.build_draft(connection, "invoice", invoice)
         other = db.session.scalar(select(RemoteRecord.remote_id).where(
             RemoteRecord.kind == "contact", RemoteRecord.remote_id != draft.contact_remote_id,
             RemoteRecord.is_customer.is_(True)))
@@ -480,7 +482,7 @@ def test_a_lost_response_in_package_numbering_is_found_by_contact_date_reference
     with xero_app.app_context():
         invoice = db.session.scalar(select(Invoice))
         connection = conn_service.current_connection(tenant.org_id)
-        draft = push_service.build_draft(connection, "invoice", invoice)
+        draft = draft_service.build_draft(connection, "invoice", invoice)
         assert draft.number is None and draft.reference == "PO 9090"
         other = db.session.scalar(select(RemoteRecord.remote_id).where(
             RemoteRecord.kind == "contact", RemoteRecord.remote_id != draft.contact_remote_id,
@@ -534,7 +536,7 @@ def test_a_batch_sent_again_by_another_documents_job_gets_each_answer_for_its_ow
         pushes = db.session.scalars(select(DocumentPush).order_by(DocumentPush.id)).all()
         connection = conn_service.current_connection(tenant.org_id)
         batch = [(p, db.session.get(Invoice, p.doc_id), None, 0) for p in pushes]
-        batch = [(p, doc, push_service.build_draft(connection, "invoice", doc, new=True), doc.version)
+        batch = [(p, doc, draft_service.build_draft(connection, "invoice", doc, new=True), doc.version)
                  for p, doc, _, _ in batch]
         adapter = get_provider("xero")
         conn_service.call(connection, lambda s: adapter.save_documents(  # the request whose answer was lost
@@ -564,10 +566,10 @@ def test_a_new_push_is_the_latest_for_the_rest_of_the_request(app, tenant):
                            doc_id=7, state="sent", attempts=0)
         db.session.add(old)
         db.session.flush()
-        assert push_service.push_for("invoice", doc) is old
+        assert pushes.push_for("invoice", doc) is old
         new = DocumentPush(organisation_id=tenant.org_id, provider="xero", remote_org_id="now", doc_type="invoice",
                            doc_id=7, state="queued", attempts=0)
         db.session.add(new)
         db.session.flush()
-        assert push_service.push_for("invoice", doc) is new
+        assert pushes.push_for("invoice", doc) is new
         db.session.rollback()

@@ -460,8 +460,8 @@ def test_a_contact_changed_while_the_list_is_read_does_not_hide_the_next_one(
         wanted = {r.remote_id: f"{r.name} (edited)" for r in customers}
     edited_meanwhile = []
 
-    def contacts_with_an_edit_between_pages(self, session, page=1, modified_since=None):
-        result = original(self, session, page=page, modified_since=modified_since)
+    def contacts_with_an_edit_between_pages(self, session, page=1, modified_since=None, list_name=None):
+        result = original(self, session, page=page, modified_since=modified_since, list_name=list_name)
         if not edited_meanwhile and result.items:
             # ...and, while Factory reads, edits the first of page 1 again: it moves to the end
             first = result.items[0]
@@ -587,8 +587,8 @@ def _while_page_is_read(monkeypatch, number, action):
     from factory_app.accounting.providers.xero import adapter as xero
     original = xero.XeroProvider.contacts
 
-    def contacts(self, session, page=1, modified_since=None):
-        result = original(self, session, page=page, modified_since=modified_since)
+    def contacts(self, session, page=1, modified_since=None, list_name=None):
+        result = original(self, session, page=page, modified_since=modified_since, list_name=list_name)
         if page == number:
             action(result)
         return result
@@ -683,3 +683,46 @@ def test_connecting_again_does_not_join_the_last_connections_queued_update(xero_
     with xero_app.app_context():
         assert db.session.get(SyncRun, first_id).status == "failed"
         assert db.session.get(AccountingConnection, current.id).last_update_at is not None
+
+
+def test_a_package_that_keeps_customers_and_suppliers_apart_is_read_list_by_list(xero_app, connected, tenant, monkeypatch):
+    """The engines read whatever contact lists the adapter has, each with a bookmark of
+    its own (QuickBooks keeps Customers and Vendors apart): here Xero's one list, served
+    as two by an adapter that says it has two. An import reads its kind's list alone and
+    sets that list's bookmark; the update reads every list from its own bookmark."""
+    import dataclasses
+
+    from factory_app import accounting
+    from factory_app.accounting.providers.xero.adapter import XeroProvider
+    asked = []
+
+    class TwoLists(XeroProvider):
+        contact_lists = ("customers", "suppliers")
+
+        def contact_list_for(self, kind):
+            return f"{kind}s"
+
+        def contacts(self, session, page=1, modified_since=None, list_name=None):
+            asked.append((list_name, page, modified_since is not None))
+            result = super().contacts(session, page=page, modified_since=modified_since)
+            wanted = "is_customer" if list_name == "customers" else "is_supplier"
+            return dataclasses.replace(result, items=[c for c in result.items if getattr(c, wanted)])
+    monkeypatch.setitem(accounting.REGISTRY, "xero", TwoLists)
+    work(xero_app)  # the update Connect started: both lists, from no bookmark
+    assert {name for name, *_ in asked} == {"customers", "suppliers"}
+    with xero_app.app_context():
+        marks = conn_service.current_connection(tenant.org_id).bookmarks
+        assert {"customers", "suppliers", "items"} <= set(marks) and "contacts" not in marks
+    asked.clear()
+    start(connected, "import_suppliers")
+    work(xero_app)
+    assert last_run(xero_app, "import_suppliers").status == "done"
+    assert {name for name, *_ in asked} == {"suppliers"}
+    with xero_app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Supplier).where(
+            Supplier.organisation_id == tenant.org_id)) > 0
+    asked.clear()
+    start(connected, "sync")
+    work(xero_app)
+    assert last_run(xero_app, "sync").status == "done"
+    assert sorted({(name, since) for name, _, since in asked}) == [("customers", True), ("suppliers", True)]

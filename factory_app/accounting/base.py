@@ -281,6 +281,14 @@ class AccountingProvider(ABC):
     concurrent_calls: int = 5
     # how many documents one save_documents() request may carry
     documents_per_call: int = 1
+    # the lists the package keeps contacts in, each read page by page with a bookmark of
+    # its own (Xero: one list, each contact flagged customer and/or supplier; QuickBooks
+    # keeps Customers and Vendors apart). A remote id is unique across them all.
+    contact_lists: tuple[str, ...] = ("contacts",)
+
+    def contact_list_for(self, kind: str) -> str:
+        """The list an import of this kind ("customer", "supplier") reads."""
+        return self.contact_lists[0]
 
     @abstractmethod
     def is_configured(self) -> bool: ...
@@ -338,8 +346,10 @@ class AccountingProvider(ABC):
 
     # reads, page by page, modified since a bookmark
     @abstractmethod
-    def contacts(self, session: "ApiSession", page: int = 1,
-                 modified_since: datetime | None = None) -> Page: ...
+    def contacts(self, session: "ApiSession", page: int = 1, modified_since: datetime | None = None,
+                 list_name: str | None = None) -> Page:
+        """One page of a contact list (`list_name`, one of contact_lists; None: the first),
+        oldest change first."""
 
     @abstractmethod
     def items(self, session: "ApiSession", modified_since: datetime | None = None) -> Page: ...

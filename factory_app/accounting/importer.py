@@ -32,7 +32,6 @@ from .text import clean, normalise_name, problem_with
 
 
 KINDS = {"customer": Customer, "supplier": Supplier}
-CONTACTS = "contacts"  # the contacts list's bookmark (AccountingConnection.bookmark)
 
 
 class _Matcher:
@@ -246,6 +245,7 @@ RECHECK_CONNECTION = 1.0  # seconds: an import notices a disconnect made meanwhi
 
 def import_contacts(run: SyncRun, connection: AccountingConnection, local_type: str) -> None:
     adapter = get_provider(connection.provider)
+    contact_list = adapter.contact_list_for(local_type)  # its own bookmark: set once it is read whole
     label = "customers" if local_type == "customer" else "suppliers"
     page_number = run.next_page or 1
     whole_list_here = page_number == 1  # a resumed import can't know what shifted before it
@@ -258,7 +258,8 @@ def import_contacts(run: SyncRun, connection: AccountingConnection, local_type: 
         def read(number: int) -> None:
             if number not in ahead:
                 ahead[number] = conn_service.call_ahead(
-                    connection, lambda s: _prepared_page(adapter.contacts(s, page=number), local_type), reader)
+                    connection, lambda s: _prepared_page(adapter.contacts(s, page=number, list_name=contact_list),
+                                                          local_type), reader)
         read(page_number)
         # loaded while the first page is on its way: the local records, the synced list's stamps
         matcher = _Matcher(connection, local_type)
@@ -306,9 +307,9 @@ def import_contacts(run: SyncRun, connection: AccountingConnection, local_type: 
                     # linked record of both kinds are up to date: the next sync starts here
                     # (unless a sync meanwhile got further: read as stored now)
                     db.session.refresh(connection, ["bookmarks"], with_for_update=True)
-                    stored = connection.bookmark(CONTACTS)
+                    stored = connection.bookmark(contact_list)
                     if stored is None or page.bookmark > stored:
-                        connection.set_bookmark(CONTACTS, page.bookmark)
+                        connection.set_bookmark(contact_list, page.bookmark)
                 commit_redoable(db.session)  # the page is stored: an interrupted import goes on from the next one
                 if time.monotonic() - checked >= RECHECK_CONNECTION:
                     # the connection, though, is read again now and then: a disconnect shows

@@ -1,5 +1,6 @@
-"""Sending invoices and purchase orders to the accounting package, and reading back an
-invoice's payment state.
+"""Sending invoices and purchase orders to the accounting package (the job, its batches,
+its retries). The drafts are drafts.py's, the payment state payments.py's, the states
+lists show package_states.py's.
 
 Exactly once: every push carries an idempotency key made of the document id and its
 version, and before creating, a document whose create response was lost is looked up by
@@ -10,73 +11,31 @@ document until it is reconnected.
 from __future__ import annotations
 
 import hashlib
-import json
 import secrets
 from datetime import timedelta
-from decimal import Decimal
 
-from flask import current_app, g, has_request_context
 from redis.exceptions import RedisError
 from rq import Retry
-from sqlalchemy import event, func, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 
-from .. import counts
 from ..extensions import db
 from ..jobs import enqueue_after_commit, job_alive, job_context, kept_lock, queue
-from ..models import (
-    ACTIVE, AccountingConnection, DocumentPush, ExternalLink, Invoice, PurchaseOrder, RemoteRecord,
-)
+from ..models import ACTIVE, AccountingConnection, DocumentPush
 from ..models.types import utcnow
 from ..money import format_money
 from . import connections as conn_service
-from . import links as link_service
-from . import mapping as mapping_service
 from . import provider as get_provider
 from . import outbox
-from .settings import override
 from . import tasks
-from .payments import store_payment_state
-from .base import (
-    DocumentDraft, DocumentLine, ProviderError, ReconnectNeeded, Rejected, RetriableError, Unreachable, WebhookEvent,
-)
+from .drafts import build_draft
+from .payments import refresh_payment_job, store_payment_state  # the first: a path earlier releases queued (tasks.OLD_PATHS)
+from .pushes import DOC_TYPES, push_for
+from .base import DocumentDraft, ReconnectNeeded, Rejected, RetriableError, Unreachable
 
-DOC_TYPES = {"invoice": Invoice, "purchase": PurchaseOrder}
+
 BACKOFF = [2, 5, 15, 30, 60, 120, 300, 600]
-PAYMENT_CHECK_AGE = timedelta(minutes=1)
-
-
-# --- asking for a push ------------------------------------------------------------------
-
-def push_for(doc_type: str, doc, to: AccountingConnection | None = None) -> DocumentPush | None:
-    """The document's push (to this connection's remote organisation, or its latest). Asked for once a
-    request: the order edit page's payment gate, its lock and its panel all want it. A
-    push found is kept for the request (pushes are never deleted), none found is asked
-    again (one may be made meanwhile); a new push (it may be the latest now) and a
-    rollback forget them all."""
-    memo = g.setdefault("_pushes", {}) if has_request_context() else {}
-    key = (doc_type, doc.id, (to.provider, to.remote_org_id) if to is not None else None)
-    if key in memo:
-        return memo[key]
-    query = select(DocumentPush).where(DocumentPush.organisation_id == doc.organisation_id,
-                                       DocumentPush.doc_type == doc_type, DocumentPush.doc_id == doc.id)
-    if to is not None:
-        query = query.where(DocumentPush.to(to))
-    push = db.session.scalar(query.order_by(DocumentPush.id.desc()))
-    if push is not None:
-        memo[key] = push
-    return push
-
-
-def _forget_pushes(*_) -> None:
-    if has_request_context():
-        g.pop("_pushes", None)
-
-
-event.listen(Session, "after_soft_rollback", _forget_pushes)
-event.listen(DocumentPush, "after_insert", _forget_pushes)
 
 
 def request_push(doc_type: str, doc, *, only_if_sent: bool = False, force: bool = False) -> DocumentPush | None:
@@ -148,8 +107,6 @@ def resend_stuck() -> dict[str, int]:
     return outbox.sweep_job()
 
 
-# --- the job ----------------------------------------------------------------------------
-
 def _to_send():
     """Pushes waiting to go: queued, or sent but edited since (a newer version wanted)."""
     return or_(DocumentPush.state == "queued",
@@ -157,6 +114,8 @@ def _to_send():
 
 
 SENDER_LOCK_TTL = 10.0   # seconds a dead sender's lock outlives it
+
+
 SENDER_LOCK_WAIT = 30.0  # how long a job waits for the organisation's sender before retrying
 
 
@@ -403,308 +362,5 @@ def _retry_later(pushes: list[DocumentPush], exc: RetriableError, connection: Ac
         pass  # the outbox sweep finds them without a live job
 
 
-def build_draft(connection: AccountingConnection, doc_type: str, doc, new: bool = True) -> DocumentDraft:
-    """The document as the package should hold it: linked contact, linked items where
-    products are linked, the accounts and tax rates mapped for its side (sales or
-    purchases; a linked item's own account and tax type for that side win), Factory's
-    own amounts. `new`: not in the package yet; only then does the "approved" setting
-    apply (a document already there keeps the status it has there). The order's own
-    reference (the customer's PO number) is the package's Reference; Factory's number is
-    the package's number unless the package numbers documents itself."""
-    party = doc.customer if doc_type == "invoice" else doc.supplier
-    link = db.session.scalar(conn_service.links_for(connection, party.kind).where(ExternalLink.local_id == party.id))
-    if link is None and party.remote_state == "pending":
-        # "Also create in the package" was ticked and the contact is on its way: wait for it
-        raise RetriableError(f"Waiting for {party.name} to be created in the accounting package.", retry_after=3,
-                             reached=False)
-    if link is None:
-        raise Rejected(f"Link this {party.kind} to the accounting package first: {party.name} is not linked.")
-    side = mapping_service.SIDES[doc_type]
-    gaps = mapping_service.missing(connection, side)
-    if gaps:
-        raise Rejected("The account and tax mapping is not complete (" + ", ".join(g.lower() for g in gaps)
-                       + " missing): an administrator must save it under Settings > Integrations > Accounts and tax.")
-    prefix = "sales" if side == "sales" else "purchase"
-    account = getattr(connection, f"{prefix}_account_code")
-    mapped = {True: getattr(connection, f"{prefix}_tax_taxable"), False: getattr(connection, f"{prefix}_tax_free")}
-    rates = mapping_service.rates_by_code(connection)
-    items = _linked_items(connection, [l.product_id for l in doc.lines if l.product_id])
-    lines = []
-    for line in doc.lines:
-        item = items.get(line.product_id) or {}
-        own_tax = item.get(f"{prefix}_tax_type")
-        if own_tax and own_tax in rates and rates[own_tax][0] == line.tax_rate and rates[own_tax][1 if side == "sales" else 2]:
-            tax_code = own_tax  # the item's own tax type, when it gives the line's rate
-        else:
-            tax_code = _tax_code(rates, side, mapped[line.tax_rate > 0], line.tax_rate)
-        lines.append(DocumentLine(
-            description=line.description or (line.product.name if line.product else "Item"),
-            quantity=line.quantity, unit_price=line.unit_price, discount_percent=line.discount_percent,
-            tax_code=tax_code, account_code=item.get(f"{prefix}_account_code") or account,
-            item_code=item.get("code"), line_amount=line.line_subtotal))
-    if not lines:
-        raise Rejected("The document has no lines.")
-    approved = connection.approve_documents if new else None
-    ours = connection.document_numbers != "package"
-    if doc_type == "invoice":
-        return DocumentDraft(kind="sales_invoice", contact_remote_id=link.remote_id, number=doc.number if ours and new else None,
-                             reference=doc.reference, issue_date=doc.issue_date, due_date=doc.due_date,
-                             currency=doc.currency, lines=tuple(lines), approved=approved)
-    from ..models import Organisation
-    org = db.session.get(Organisation, doc.organisation_id)
-    due = doc.expected_date or (doc.order_date + timedelta(days=org.payment_terms_days))
-    return DocumentDraft(kind="bill", contact_remote_id=link.remote_id, number=doc.number if ours and new else None,
-                         reference=doc.reference, issue_date=doc.order_date, due_date=due, currency=org.base_currency,
-                         lines=tuple(lines), approved=approved)
-
-
-def _linked_items(connection: AccountingConnection, product_ids: list[int]) -> dict[int, dict]:
-    """product id -> what the synced list keeps of its linked item (code, its own accounts
-    and tax types), for the products given; one query."""
-    if not product_ids:
-        return {}
-    items = {}
-    for product_id, code, data in db.session.execute(
-            select(ExternalLink.local_id, RemoteRecord.code, RemoteRecord.data)
-            .join(RemoteRecord, RemoteRecord.remote_id == ExternalLink.remote_id)
-            .where(ExternalLink.organisation_id == connection.organisation_id, ExternalLink.local_type == "product",
-                   ExternalLink.remote_org_id == connection.remote_org_id, ExternalLink.local_id.in_(product_ids),
-                   RemoteRecord.organisation_id == connection.organisation_id, RemoteRecord.kind == "item",
-                   RemoteRecord.remote_org_id == connection.remote_org_id)):
-        try:
-            details = json.loads(data or "{}")
-        except ValueError:
-            details = {}
-        items[product_id] = {**(details if isinstance(details, dict) else {}), "code": code}
-    return items
-
-
-def _tax_code(rates: dict[str, tuple[Decimal, bool, bool]], side: str, mapped: str | None, rate: Decimal) -> str:
-    """The mapped tax rate of this side when it is the line's rate; else the one rate of
-    this side with the line's rate (refused when there is none, or several)."""
-    usable = {code: r for code, (r, sales, purchases) in rates.items() if (sales if side == "sales" else purchases)}
-    if mapped and usable.get(mapped) == rate:
-        return mapped
-    same = sorted(code for code, r in usable.items() if r == rate)
-    if len(same) == 1:
-        return same[0]
-    kind = "sales" if side == "sales" else "purchase"
-    if not same:
-        raise Rejected(f"The accounting package has no {kind} tax rate of {rate.normalize()} %.")
-    raise Rejected(f"Several {kind} tax rates of the package are {rate.normalize()} % ({', '.join(same)}): "
-                   "an administrator must map the one to use under Settings > Integrations > Accounts and tax.")
-
-
-# --- payment state ----------------------------------------------------------------------
-
-def refresh_payment_state(push: DocumentPush, timeout: float | None = None) -> bool:
-    """Read the invoice's payment state from the package; False when it can't be reached."""
-    if push.remote_id is None:
-        return False
-    connection = conn_service.current_connection(push.organisation_id)
-    if connection is None or connection.status != ACTIVE or not push.goes_to(connection):
-        return False
-    config = current_app.config if timeout is None else override(current_app.config, connection.provider,
-                                                                   "HTTP_TIMEOUT", timeout)
-    adapter = get_provider(connection.provider, config)
-    try:
-        state = conn_service.call(connection, lambda s: adapter.payment_state(s, push.remote_id))
-    except ProviderError as exc:  # unreachable, or an answer it can't read: the last known state stands
-        current_app.logger.warning("payment state of %s push %s not read: %s", push.doc_type, push.id, exc.message)
-        return False
-    store_payment_state(push, state)
-    db.session.flush()
-    return True
-
-
-def refresh_payment_job(push_id: int) -> str:
-    with job_context():
-        push = db.session.get(DocumentPush, push_id)
-        if push is None:
-            return "gone"
-        ok = refresh_payment_state(push)
-        db.session.commit()
-        return "refreshed" if ok else "unreachable"
-
-
-def payment_check_due(invoice: Invoice) -> bool:
-    """Is a sent invoice's last look at its payments over a minute old (and could a
-    payment still change it)?"""
-    return _check_due(push_for("invoice", invoice))
-
-
-def _check_due(push: DocumentPush | None) -> bool:
-    if push is None or push.remote_id is None or push.has_payments:
-        return False
-    return not (push.payment_checked_at and push.payment_checked_at > utcnow() - PAYMENT_CHECK_AGE)
-
-
-def check_payment_if_stale(invoice: Invoice) -> str | None:
-    """Opening an order: re-read a sent invoice's payments if the last look is over a
-    minute old. Returns a note when the package could not be asked."""
-    push = push_for("invoice", invoice)
-    if not _check_due(push):
-        return None
-    if refresh_payment_state(push, timeout=2):
-        return None
-    when = push.payment_checked_at.strftime("%d %b, %H:%M UTC") if push.payment_checked_at else "never"
-    return f"The accounting package could not be reached; payments as last known ({when})."
-
-
-def lock_reason_for(invoice: Invoice) -> str | None:
-    push = push_for("invoice", invoice)
-    if push is None or not push.has_payments:
-        return None
-    package = get_provider(push.provider).display_name
-    when = f" on {push.last_payment_date.day} {push.last_payment_date.strftime('%b')}" if push.last_payment_date else ""
-    return f"Payment of {format_money(push.amount_paid)} applied in {package}{when}."
-
-
-def handle_webhook_events(provider_key: str, events: list[WebhookEvent]) -> int:
-    """A package's webhook events: each changed document Factory sent to that remote
-    organisation has its payment state read again (queued; the webhook is answered at
-    once). Returns how many reads were queued."""
-    count = 0
-    for item in events:
-        if item.kind != WebhookEvent.DOCUMENT:
-            continue
-        for push in db.session.scalars(select(DocumentPush).where(
-                DocumentPush.provider == provider_key, DocumentPush.remote_id == item.remote_id,
-                DocumentPush.remote_org_id == item.remote_org_id)):
-            enqueue_after_commit(tasks.REFRESH_PAYMENT, push.id)
-            count += 1
-    return count
-
-
-__all__ = ["build_draft", "check_payment_if_stale", "handle_webhook_events", "lock_reason_for", "push_document",
-           "push_for", "refresh_payment_state", "request_push", "requeue", "resume_waiting"]
-
-
-# --- what lists and banners show -----------------------------------------------------------
-
-PACKAGE_STATUSES = {"queued": "Queued", "sent": "Sent", "part_paid": "Part-paid", "paid": "Paid", "failed": "Failed"}
-ZERO = Decimal("0")
-
-
-def _status_condition(key: str):
-    """SQL for one package status (equality only: SQLite keeps money as exact text)."""
-    paid = DocumentPush.amount_paid.is_not(None) & (DocumentPush.amount_paid != ZERO)
-    sent = DocumentPush.state == "sent"
-    return {"queued": DocumentPush.state.in_(("queued", "waiting")), "failed": DocumentPush.state == "failed",
-            "sent": sent & ~paid, "part_paid": sent & paid & (DocumentPush.amount_due != ZERO),
-            "paid": sent & paid & (DocumentPush.amount_due == ZERO)}[key]
-
-
-def package_status(push: DocumentPush | None) -> str | None:
-    """The key of PACKAGE_STATUSES a document shows, or None (never sent)."""
-    if push is None:
-        return None
-    return _status_key(push.state, push.amount_paid, push.amount_due)
-
-
-def _status_key(state: str, amount_paid, amount_due) -> str:
-    if state in ("queued", "waiting"):
-        return "queued"
-    if state == "failed":
-        return "failed"
-    if amount_paid and amount_paid > 0:
-        return "paid" if amount_due == 0 else "part_paid"
-    return "sent"
-
-
-def _pushes(organisation_id: int, doc_type: str):
-    """The pushes of this kind to the connected organisation (any, when none is connected)."""
-    query = select(DocumentPush).where(DocumentPush.organisation_id == organisation_id,
-                                       DocumentPush.doc_type == doc_type)
-    connection = conn_service.current_connection(organisation_id)
-    if connection is not None:
-        query = query.where(DocumentPush.to(connection))
-    return query
-
-
-def where_package_status(query, doc_type: str, organisation_id: int, key: str, through=None):
-    """A list's query, narrowed to the documents of this package status. The rows are the
-    pushed documents, or `through` = (row id column, pushed document id column) of the
-    table between them (an order's invoice: (Invoice.order_id, Invoice.id)), as for
-    package_statuses.
-
-    With a connected organisation a document has at most one push to it, so the pushes
-    are joined: the list's sort can then be read from the pushes' side (the newest paid
-    invoices, walking the invoices' index, measured 0.5 ms on 50,000 orders), where a
-    semi-join walked the orders, 20,000 of them unpaid, to find fifty (24 ms). With none
-    connected a document may have pushes to several organisations: a semi-join then,
-    which lists each row once."""
-    if key not in PACKAGE_STATUSES:
-        return query
-    entity = query.column_descriptions[0]["entity"]
-    row_id, doc_id = through if through is not None else (entity.id, None)
-    condition = (DocumentPush.organisation_id == organisation_id) & (DocumentPush.doc_type == doc_type) \
-        & _status_condition(key)
-    connection = conn_service.current_connection(organisation_id)
-    if connection is None:
-        ids = select(DocumentPush.doc_id).where(condition)
-        if doc_id is not None:
-            ids = select(row_id).where(doc_id.in_(ids))
-        return query.where(entity.id.in_(ids))
-    if doc_id is not None:
-        query = query.join(doc_id.table, row_id == entity.id)
-    return query.join(DocumentPush, (DocumentPush.doc_id == (doc_id if doc_id is not None else entity.id))
-                      & DocumentPush.to(connection) & condition)
-
-
-def package_statuses(organisation_id: int, doc_type: str, row_ids: list[int], through=None) -> dict[int, str]:
-    """{row id: package status key} for a page of a list, in one query (of the columns
-    that decide it: a list has no use for whole pushes). The rows are the pushed
-    documents, or `through` = (row id column, pushed document id column) of the table
-    between them (an order's invoice: (Invoice.order_id, Invoice.id))."""
-    if not row_ids:
-        return {}
-    query = _pushes(organisation_id, doc_type)
-    if through is None:
-        row_id = DocumentPush.doc_id
-    else:
-        row_id, doc_id = through
-        query = query.join(doc_id.table, doc_id == DocumentPush.doc_id)
-    query = (query.where(row_id.in_(row_ids)).order_by(DocumentPush.id)
-             .with_only_columns(row_id, DocumentPush.state, DocumentPush.amount_paid, DocumentPush.amount_due))
-    return {key: _status_key(state, paid, due) for key, state, paid, due in db.session.execute(query)}
-
-
-_ATTENTION_BUCKETS = {"waiting": ("queued", "waiting"), "failed": ("failed",)}
-_ATTENTION = select(*(func.count().filter(DocumentPush.doc_type == doc_type, DocumentPush.state.in_(states))
-                      .label(f"{bucket}.{doc_type}")
-                      for bucket, states in _ATTENTION_BUCKETS.items() for doc_type in DOC_TYPES)).where(
-    DocumentPush.state.in_(("queued", "waiting", "failed")))  # made once: building it was half its cost
-
-
-def attention(organisation_id: int) -> dict[str, dict[str, int]]:
-    """What has not reached the package: {"waiting": {"invoice": 3, ...}, "failed": {...}}
-    (waiting: queued or parked for a reconnect; kinds with none are left out). One query,
-    remembered until the organisation's rows change (every page's banner asks it)."""
-    figures = counts.remembered(organisation_id, _ATTENTION.where(DocumentPush.organisation_id == organisation_id))
-    found: dict[str, dict[str, int]] = {bucket: {} for bucket in _ATTENTION_BUCKETS}
-    for label, n in figures.items():
-        bucket, doc_type = label.split(".", 1)
-        if n:
-            found[bucket][doc_type] = int(n)
-    return found
-
-
-def push_view(doc_type: str, doc) -> dict:
-    """What a page shows of a document's life in the package."""
-    push = push_for(doc_type, doc)
-    if push is None:
-        return {"push": None}
-    adapter = get_provider(push.provider)
-    kind = "sales_invoice" if doc_type == "invoice" else "bill"
-    view = {"push": push, "push_package": adapter.display_name,
-            "push_url": adapter.document_url(kind, push.remote_id) if push.remote_id else None}
-    if push.state == "failed":
-        # not sent for want of a linked contact: the link control goes beside the message
-        party = doc.customer if doc_type == "invoice" else doc.supplier
-        connection = conn_service.current_connection(doc.organisation_id)
-        if connection is not None and connection.status == ACTIVE:
-            link_state = link_service.state_of(connection, party)
-            if link_state.state != "linked":
-                view.update(push_party=party, push_link_state=link_state, push_connection=connection)
-    return view
+__all__ = ["build_draft", "push_document", "push_for", "refresh_payment_job", "request_push", "requeue",
+           "resume_waiting"]

@@ -39,7 +39,7 @@ def push_documents(push_id: int, *also: int) -> str:
 
 def refresh_payment(push_id: int) -> str:
     """Read a sent document's payment state from the package."""
-    from .push import refresh_payment_job
+    from .payments import refresh_payment_job
     return refresh_payment_job(push_id)
 
 

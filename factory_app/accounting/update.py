@@ -18,7 +18,7 @@ from . import provider as get_provider
 from .base import RecordProblem
 
 ITEMS = "items"  # the items list's bookmark
-from .importer import CONTACTS, KINDS, ShiftWatch, update_linked
+from .importer import KINDS, ShiftWatch, update_linked
 from .payments import store_payment_state
 from .records import remember_contacts, upsert_records
 from .runlog import log_unreadable, logged_failures
@@ -27,34 +27,9 @@ from .text import clean
 
 def run_update(run: SyncRun, connection: AccountingConnection) -> None:
     adapter = get_provider(connection.provider)
-    since = connection.bookmark(CONTACTS)  # fixed for this pass, so the pages stay stable
-    page_number = 1
-    shifts = ShiftWatch()
     package, unreadable = adapter.display_name, logged_failures(run)
-    while page_number:
-        run.stage = f"Contacts changed since the last update, page {page_number}"
-        page = conn_service.call(connection, lambda s: adapter.contacts(s, page=page_number, modified_since=since))
-        log_unreadable(run, package, "contact", page.failures, unreadable)
-        next_number = shifts.next_page(page)
-        with db.session.no_autoflush:
-            changed = remember_contacts(connection, page.items)
-            run.seen += len(shifts.first_met)  # once, a re-read pass or not
-            # re-read but unchanged (the bookmark's own second): nothing to write
-            fresh = [c for c in page.items if c.remote_id in changed]
-            for local_type in KINDS:
-                update_linked(run, connection, local_type, fresh)
-        run.pages_done += 1
-        run.total_pages = (page.page_count or 1) + 3
-        stored = connection.bookmark(CONTACTS)
-        if page.bookmark and (stored is None or page.bookmark > stored):
-            # pages come oldest change first: once this page is stored, a resumed sync
-            # may start after it
-            connection.set_bookmark(CONTACTS, page.bookmark)
-        if next_number is None and not shifts.settled:
-            # still shifting after every pass: the next update reads this stretch again
-            connection.set_bookmark(CONTACTS, since)
-        db.session.commit()
-        page_number = next_number
+    for contact_list in adapter.contact_lists:
+        _update_contacts(run, connection, adapter, contact_list, unreadable)
     run.stage = "Items"
     items = conn_service.call(connection, lambda s: adapter.items(s, modified_since=connection.bookmark(ITEMS)))
     log_unreadable(run, package, "item", items.failures, unreadable)
@@ -92,6 +67,41 @@ def run_update(run: SyncRun, connection: AccountingConnection) -> None:
     propose_mapping(connection)
     connection.last_update_at = datetime.now(timezone.utc)
     db.session.commit()
+
+
+def _update_contacts(run: SyncRun, connection: AccountingConnection, adapter, contact_list: str,
+                     unreadable: set) -> None:
+    """The contacts of one list changed since its bookmark: the synced list and the
+    records linked to them updated, page by page, the bookmark moved on after each."""
+    since = connection.bookmark(contact_list)  # fixed for this pass, so the pages stay stable
+    page_number = 1
+    shifts = ShiftWatch()
+    while page_number:
+        which = f" ({contact_list})" if len(adapter.contact_lists) > 1 else ""
+        run.stage = f"Contacts changed since the last update{which}, page {page_number}"
+        page = conn_service.call(connection, lambda s: adapter.contacts(
+            s, page=page_number, modified_since=since, list_name=contact_list))
+        log_unreadable(run, adapter.display_name, "contact", page.failures, unreadable)
+        next_number = shifts.next_page(page)
+        with db.session.no_autoflush:
+            changed = remember_contacts(connection, page.items)
+            run.seen += len(shifts.first_met)  # once, a re-read pass or not
+            # re-read but unchanged (the bookmark's own second): nothing to write
+            fresh = [c for c in page.items if c.remote_id in changed]
+            for local_type in KINDS:
+                update_linked(run, connection, local_type, fresh)
+        run.pages_done += 1
+        run.total_pages = (page.page_count or 1) + 3
+        stored = connection.bookmark(contact_list)
+        if page.bookmark and (stored is None or page.bookmark > stored):
+            # pages come oldest change first: once this page is stored, a resumed sync
+            # may start after it
+            connection.set_bookmark(contact_list, page.bookmark)
+        if next_number is None and not shifts.settled:
+            # still shifting after every pass: the next update reads this stretch again
+            connection.set_bookmark(contact_list, since)
+        db.session.commit()
+        page_number = next_number
 
 
 def _ids(problems: list[RecordProblem]) -> set[str]:

@@ -5,7 +5,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from .. import counts
-from ..accounting import push as push_service
+from ..accounting import package_states
 from ..extensions import db
 from ..models import Customer, Product, PurchaseOrder, SalesOrder, Supplier
 from ..web import org_id, org_select
@@ -29,7 +29,7 @@ def index():
         count(SalesOrder, SalesOrder.status == "confirmed").label("to_invoice"),
         count(PurchaseOrder, PurchaseOrder.status.in_(("draft", "sent"))).label("open_purchases"),
     ))
-    attention = g.attention = push_service.attention(org_id())  # the banner's counts too (one query)
+    attention = g.attention = package_states.attention(org_id())  # the banner's counts too (one query)
     # the latest documents, with their party's name (all a row shows of it)
     recent_orders = db.session.scalars(
         org_select(SalesOrder).options(joinedload(SalesOrder.customer).load_only(Customer.name))

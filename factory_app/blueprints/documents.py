@@ -16,7 +16,8 @@ from sqlalchemy.orm import joinedload, selectinload
 from wtforms import DateField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
-from ..accounting import push as push_service
+from ..accounting import package_states
+from ..accounting import payments as payment_service
 from .. import once
 from ..extensions import db, htmx
 from ..forms import ExactDecimalField, IdField, TrimmedStringField, parse_id
@@ -97,13 +98,13 @@ def register_document_routes(bp: Blueprint, kind: DocKind, header_form_class) ->
         query = listing.within_dates(query, model.order_date)
         push_type = "invoice" if model is SalesOrder else "purchase"
         through = (Invoice.order_id, Invoice.id) if model is SalesOrder else None  # an order goes as its invoice
-        query = push_service.where_package_status(query, push_type, org_id(), args["package"], through=through)
+        query = package_states.where_package_status(query, push_type, org_id(), args["package"], through=through)
         party_id = getattr(model, kind.party_field)  # a row shows its party's name only
         options = (listing.beside(model.party_name, select(party_model.name).where(party_model.id == party_id)),)
         page = listing.paginate(f"{kind.endpoint}.index", query, {
             "date": listing.by(model.order_date, model.id), "number": listing.by(model.id),
             "total": listing.by(model.total, model.id)}, "-number", args, options=options)
-        statuses = push_service.package_statuses(org_id(), push_type, [d.id for d in page.rows], through=through)
+        statuses = package_states.package_statuses(org_id(), push_type, [d.id for d in page.rows], through=through)
         template = "documents/_rows.html" if htmx and htmx.target == "doc-rows" else "documents/index.html"
         return render_template(template, listing=page, docs=page.rows, status=args["status"], kind=kind,
                                package=args["package"], package_statuses=statuses, party=party, args=args)
@@ -174,10 +175,10 @@ def register_document_routes(bp: Blueprint, kind: DocKind, header_form_class) ->
         doc = load_for_editing(kind.model, doc_id)
         note = None
         invoice = getattr(doc, "invoice", None)
-        if request.method == "GET" and invoice is not None and push_service.payment_check_due(invoice):
+        if request.method == "GET" and invoice is not None and payment_service.payment_check_due(invoice):
             # has a payment been applied meanwhile? Its commit expires what is loaded, so
             # the page is loaded again; a look taken within the minute commits nothing
-            note = push_service.check_payment_if_stale(invoice)
+            note = payment_service.check_payment_if_stale(invoice)
             db.session.commit()
             doc = load_for_editing(kind.model, doc_id)
         form = header_form_class(obj=doc)
@@ -274,9 +275,9 @@ def load_for_editing(model, doc_id: int):
 
 def push_context(doc) -> dict:
     if getattr(doc, "invoice", None) is not None:
-        return {"push_doc_type": "invoice", "push_doc": doc.invoice, **push_service.push_view("invoice", doc.invoice)}
+        return {"push_doc_type": "invoice", "push_doc": doc.invoice, **package_states.push_view("invoice", doc.invoice)}
     if doc.kind == "purchase":
-        return {"push_doc_type": "purchase", "push_doc": doc, **push_service.push_view("purchase", doc)}
+        return {"push_doc_type": "purchase", "push_doc": doc, **package_states.push_view("purchase", doc)}
     return {}
 
 

@@ -10,6 +10,7 @@ from werkzeug.local import LocalProxy
 from ..accounting import connections as conn_service
 from ..accounting import mapping as mapping_service
 from ..accounting import push as push_service
+from ..accounting import package_states
 from ..accounting import provider as get_provider
 from ..accounting import all_providers
 from ..accounting.connections import ConnectError
@@ -371,7 +372,7 @@ def _accounting_state(organisation_id: int) -> dict:
     name = get_provider(connection.provider).display_name
     context = {"accounting": {"connection": connection, "name": name} if connection.status == "active" else None,
                "package_name": name}
-    counts = g.get("attention") or push_service.attention(organisation_id)  # the dashboard's, if made
+    counts = g.get("attention") or package_states.attention(organisation_id)  # the dashboard's, if made
     needs_reconnect = connection.status == "needs_reconnect"
     unreachable = connection.status == "active" and connection.unreachable_since is not None
     if needs_reconnect or unreachable or counts["failed"]:

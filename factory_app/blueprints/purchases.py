@@ -6,6 +6,7 @@ from wtforms import DateField
 from wtforms.validators import Optional
 
 from ..accounting import push as push_service
+from ..accounting import package_states
 from ..extensions import db
 from ..forms import IdField, RequiredChoice
 from ..models import PURCHASE_STATUSES, PurchaseOrder, Supplier
@@ -44,4 +45,4 @@ def purchase_push(doc_id):
             flash("Connect an accounting package first (Settings > Integrations).", "error")
         db.session.commit()
     return render_template("documents/_push.html", doc_type="purchase", doc=purchase,
-                           **push_service.push_view("purchase", purchase))
+                           **package_states.push_view("purchase", purchase))

@@ -7,6 +7,7 @@ from wtforms import DateField
 from wtforms.validators import Optional
 
 from ..accounting import push as push_service
+from ..accounting import package_states
 from .. import listing
 from ..extensions import db, htmx
 from ..forms import IdField, RequiredChoice, parse_id
@@ -70,7 +71,7 @@ def invoices():
     if customer is not None:
         query = query.where(Invoice.customer_id == customer.id)
     query = listing.within_dates(query, Invoice.issue_date)
-    query = push_service.where_package_status(query, "invoice", org_id(), args["package"])
+    query = package_states.where_package_status(query, "invoice", org_id(), args["package"])
     page = listing.paginate("sales.invoices", query, {
         "date": listing.by(Invoice.issue_date, Invoice.id), "number": listing.by(Invoice.id),
         "due": listing.by(Invoice.due_date, Invoice.id), "total": listing.by(Invoice.total, Invoice.id)},
@@ -80,13 +81,13 @@ def invoices():
     template = "sales/_invoice_rows.html" if htmx and htmx.target == "invoice-rows" else "sales/invoices.html"
     return render_template(template, listing=page, invoices=page.rows, package=args["package"], args=args,
                            customer=customer,
-                           package_statuses=push_service.package_statuses(org_id(), "invoice", [i.id for i in page.rows]))
+                           package_statuses=package_states.package_statuses(org_id(), "invoice", [i.id for i in page.rows]))
 
 
 @bp.route("/invoices/<int:invoice_id>")
 def invoice(invoice_id):
     invoice = get_or_404(Invoice, invoice_id)
-    return render_template("sales/invoice.html", invoice=invoice, **push_service.push_view("invoice", invoice))
+    return render_template("sales/invoice.html", invoice=invoice, **package_states.push_view("invoice", invoice))
 
 
 @bp.route("/invoices/<int:invoice_id>/push", methods=["GET", "POST"])
@@ -98,4 +99,4 @@ def invoice_push(invoice_id):
             flash("Connect an accounting package first (Settings > Integrations).", "error")
         db.session.commit()
     return render_template("documents/_push.html", doc_type="invoice", doc=invoice,
-                           **push_service.push_view("invoice", invoice))
+                           **package_states.push_view("invoice", invoice))

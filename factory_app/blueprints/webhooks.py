@@ -8,7 +8,7 @@ from __future__ import annotations
 from flask import Blueprint, request
 
 from ..accounting import provider as get_provider
-from ..accounting import push as push_service
+from ..accounting import payments as payment_service
 from ..extensions import csrf, db
 from ..web import PACKAGE_PATH
 
@@ -21,6 +21,6 @@ def receive(provider_key: str):
     events = get_provider(provider_key).webhook_events(request.headers, request.get_data(cache=False))
     if events is None:
         return "", 401
-    if events and push_service.handle_webhook_events(provider_key, events):
+    if events and payment_service.handle_webhook_events(provider_key, events):
         db.session.commit()
     return "", 200

@@ -61,7 +61,7 @@ def _move_status(doc, sources: set[str], target: str) -> bool:
 def pricing_lock_reason(doc) -> str | None:
     """Why the products and prices of this document can't change now, or None."""
     if isinstance(doc, SalesOrder) and doc.invoice is not None:
-        from ..accounting.push import lock_reason_for
+        from ..accounting.payments import lock_reason_for
         reason = lock_reason_for(doc.invoice)
         if reason:
             return reason

@@ -149,7 +149,8 @@ class XeroProvider(AccountingProvider):
     # Each record is read on its own: one that Xero sends in a shape its types don't allow
     # is left out of the page and reported in Page.failures; the rest of the page is kept.
 
-    def contacts(self, session, page=1, modified_since=None) -> Page:
+    def contacts(self, session, page=1, modified_since=None, list_name=None) -> Page:
+        """Xero's one contact list (customers and suppliers flagged on each)."""
         data = self._api("GET", session, "Contacts", modified_since=modified_since, params={
             "page": page, "pageSize": PAGE_SIZE, "includeArchived": "true", "order": "UpdatedDateUTC ASC"})
         rows = mapping.listed(data, "Contacts")

@@ -1,0 +1,47 @@
+"""A document's push (DocumentPush): the one to a connection's remote organisation, or a
+document's latest, found once a request (the order page's payment gate, its lock and its
+panel all ask) and forgotten when a push is made or the session rolls back.
+"""
+from __future__ import annotations
+
+
+from flask import g, has_request_context
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
+
+from ..extensions import db
+from ..models import AccountingConnection, DocumentPush, Invoice, PurchaseOrder
+
+
+DOC_TYPES = {"invoice": Invoice, "purchase": PurchaseOrder}
+
+
+def push_for(doc_type: str, doc, to: AccountingConnection | None = None) -> DocumentPush | None:
+    """The document's push (to this connection's remote organisation, or its latest). Asked for once a
+    request: the order edit page's payment gate, its lock and its panel all want it. A
+    push found is kept for the request (pushes are never deleted), none found is asked
+    again (one may be made meanwhile); a new push (it may be the latest now) and a
+    rollback forget them all."""
+    memo = g.setdefault("_pushes", {}) if has_request_context() else {}
+    key = (doc_type, doc.id, (to.provider, to.remote_org_id) if to is not None else None)
+    if key in memo:
+        return memo[key]
+    query = select(DocumentPush).where(DocumentPush.organisation_id == doc.organisation_id,
+                                       DocumentPush.doc_type == doc_type, DocumentPush.doc_id == doc.id)
+    if to is not None:
+        query = query.where(DocumentPush.to(to))
+    push = db.session.scalar(query.order_by(DocumentPush.id.desc()))
+    if push is not None:
+        memo[key] = push
+    return push
+
+
+def _forget_pushes(*_) -> None:
+    if has_request_context():
+        g.pop("_pushes", None)
+
+
+event.listen(Session, "after_soft_rollback", _forget_pushes)
+
+
+event.listen(DocumentPush, "after_insert", _forget_pushes)
