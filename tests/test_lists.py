@@ -31,6 +31,18 @@ def make_orders(app, tenant, count: int) -> list[str]:
         return made
 
 
+def invoice_all(tenant) -> list[SalesOrder]:
+    """Confirm and invoice every order of the tenant (in an app context); the orders, oldest first."""
+    from factory_app.services import documents as docs
+    orders = db.session.scalars(db.select(SalesOrder).where(SalesOrder.organisation_id == tenant.org_id)
+                                .order_by(SalesOrder.id)).all()
+    for order in orders:
+        docs.set_order_status(order, "confirm")
+        docs.create_invoice(order)
+    db.session.flush()
+    return orders
+
+
 def test_every_page_of_a_list_is_the_next_rows_in_its_order_whatever_the_sort(app, tenant):
     made = make_orders(app, tenant, 112)
     client = tenant.client()
@@ -74,13 +86,7 @@ def test_the_invoices_package_filter_counts_and_shows_only_invoices_of_that_stat
     with app.app_context():
         db.session.add(AccountingConnection(organisation_id=tenant.org_id, provider="xero", remote_org_id="t1",
                                             remote_org_name="Harbour", status="active"))
-        from factory_app.services import documents as docs
-        orders = db.session.scalars(db.select(SalesOrder).where(SalesOrder.organisation_id == tenant.org_id)
-                                    .order_by(SalesOrder.id)).all()
-        for order in orders:
-            docs.set_order_status(order, "confirm")
-            docs.create_invoice(order)
-        db.session.flush()
+        invoice_all(tenant)
         invoices = db.session.scalars(db.select(Invoice).where(Invoice.organisation_id == tenant.org_id)
                                       .order_by(Invoice.id)).all()
         # sent, part paid, paid, failed, sent to another Xero organisation, never sent
@@ -130,13 +136,7 @@ def test_the_package_filter_with_no_organisation_connected_lists_each_document_o
     same invoice paid in two): each order is listed once, and the count agrees."""
     make_orders(app, tenant, 3)
     with app.app_context():
-        from factory_app.services import documents as docs
-        orders = db.session.scalars(db.select(SalesOrder).where(SalesOrder.organisation_id == tenant.org_id)
-                                    .order_by(SalesOrder.id)).all()
-        for order in orders:
-            docs.set_order_status(order, "confirm")
-            docs.create_invoice(order)
-        db.session.flush()
+        orders = invoice_all(tenant)
         first = orders[0].invoice
         for remote in ("t1", "t2"):
             db.session.add(DocumentPush(organisation_id=tenant.org_id, provider="xero", remote_org_id=remote,
