@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import io
 import json
+import random
 import secrets
 import socket
 import threading
@@ -85,6 +86,9 @@ class Sandbox:
         self.limiter = RateLimiter(self.clock, limits)
         self.faults: list[dict] = []
         self.faults_lock = threading.Lock()
+        # a misbehaviour started on the bookkeeper's page, for a while: {"kind", "until" (clock
+        # time), "rate" (the share of requests it takes), "seconds" (slow)}; None when it behaves
+        self.spell: dict | None = None
         self.requests: deque = deque(maxlen=500)
         self.spec_violations: list[str] = []
         self.spec_exempted: list[str] = []  # what the records stored raw broke (not counted as violations)
@@ -113,6 +117,15 @@ class Sandbox:
                 self.webhooks.event(base_url, tenant, category, kind, resource_id)
 
     def take_fault(self, path: str) -> dict | None:
+        if path == "/" or path.startswith(("/ledger", "/__sandbox")):
+            return None  # the page that plays the bookkeeper, and the test controls, always answer
+        spell = self.spell
+        if spell is not None:
+            if self.clock.now() >= spell["until"]:
+                self.spell = None
+            elif random.random() < spell["rate"]:
+                return {"kind": spell["kind"], "count": 1, "path": "/", "retry_after": 30,
+                        "seconds": spell.get("seconds", 5), "problem": "minute"}
         with self.faults_lock:
             for fault in self.faults:
                 if path.startswith(fault.get("path") or "/") and not path.startswith("/__sandbox"):
@@ -787,6 +800,88 @@ def build_app(sb: Sandbox) -> Flask:
         message = "Payment applied." if not errors else "Payment refused: " + " ".join(errors)
         return Response(status=303, headers={"Location": "/ledger?" + urlencode({"message": message})})
 
+    def bookkeeper(change, done: str, refused: str) -> Response:
+        """One change made on the ledger page as the bookkeeper would in the package: in
+        one transaction (rolled back when the books refuse it), with its webhooks; back to
+        the page with what happened."""
+        sb.begin_events()
+        errors: list[str] = []
+        with store.lock:
+            try:
+                with store.tx():
+                    errors = change()
+                    if errors:
+                        raise Rollback(None)
+            except Rollback:
+                sb.local.pending = []
+        sb.flush_events(base())
+        message = done if not errors else f"{refused}: " + " ".join(errors)
+        return Response(status=303, headers={"Location": "/ledger?" + urlencode({"message": message})})
+
+    INVOICE_ACTIONS = {"approve": ("AUTHORISED", "Approved."), "void": ("VOIDED", "Voided."),
+                       "delete": ("DELETED", "Deleted.")}
+
+    @app.post("/ledger/invoices/<invoice_id>/<action>")
+    def ledger_invoice(invoice_id, action):
+        if action not in INVOICE_ACTIONS:
+            return not_found()
+        status, done = INVOICE_ACTIONS[action]
+        tenant = request.form.get("tenant_id", "")
+        return bookkeeper(lambda: books.save_invoice(store, tenant, {"Status": status}, "update", invoice_id)[1],
+                          done, "Refused")
+
+    @app.post("/ledger/contacts/<contact_id>/<action>")
+    def ledger_contact(contact_id, action):
+        tenant, form = request.form.get("tenant_id", ""), request.form
+        changes = {"archive": {"ContactStatus": "ARCHIVED"}, "restore": {"ContactStatus": "ACTIVE"},
+                   "rename": {"Name": (form.get("name") or "").strip()}}.get(action)
+        if changes is None:
+            return not_found()
+        done = {"archive": "Archived.", "restore": "Restored.", "rename": "Renamed."}[action]
+        if action == "rename" and not changes["Name"]:
+            return bookkeeper(lambda: ["A contact needs a name."], done, "Refused")
+        return bookkeeper(lambda: books.save_contact(store, tenant, changes, "update", contact_id)[1], done, "Refused")
+
+    @app.post("/ledger/payments/<payment_id>/remove")
+    def ledger_remove_payment(payment_id):
+        tenant = request.form.get("tenant_id", "")
+        return bookkeeper(lambda: books.delete_payment(store, tenant, payment_id)[1], "Payment removed.", "Refused")
+
+    SPELLS = {"down": ("503", 1.0, "down (503 to every call)"), "slow": ("timeout", 1.0, "slow (5 s a call)"),
+              "limited": ("429", 1.0, "over its rate limit (429 to every call)"),
+              "flaky": ("500", 0.3, "flaky (500 to 3 calls in 10)")}
+
+    @app.post("/ledger/misbehave")
+    def ledger_misbehave():
+        kind = request.form.get("kind", "")
+        try:
+            minutes = min(max(float(request.form.get("minutes") or 5), 0.1), 120)
+        except ValueError:
+            minutes = 5
+        if kind == "stop":
+            sb.spell = None
+            message = "The package behaves again."
+        elif kind == "revoke":
+            with store.tx() as db:
+                db.execute("UPDATE refresh_tokens SET revoked=1")
+            message = "Every refresh token was revoked: apps must be connected again once their access token ends."
+        elif kind in SPELLS:
+            fault, rate, words = SPELLS[kind]
+            sb.spell = {"kind": fault, "rate": rate, "until": sb.clock.now() + minutes * 60, "seconds": 5,
+                        "name": kind}
+            message = f"The package is {words} for {minutes:g} minutes."
+        else:
+            message = "Choose how the package should misbehave."
+        return Response(status=303, headers={"Location": "/ledger?" + urlencode({"message": message})})
+
+    @app.post("/ledger/apps/<cid>/remove")
+    def ledger_remove_app(cid):
+        def remove():
+            gone = store.run("DELETE FROM connections WHERE id=?", (cid.lower(),))
+            return [] if gone.rowcount else ["That app is not connected."]
+        return bookkeeper(remove, "Factory was removed from the connected apps: it can no longer reach these books.",
+                          "Not removed")
+
     # --- test controls ------------------------------------------------------------------------
 
     if sb.test_controls:
@@ -873,6 +968,7 @@ def register_controls(app: Flask, sb: Sandbox, base):
         sb.limiter.reset()
         with sb.faults_lock:
             sb.faults.clear()
+        sb.spell = None
         sb.requests.clear()
         return json_response({"reset": True})
 

@@ -772,6 +772,33 @@ def create_payment(store, tenant: str, data: dict):
     return doc, []
 
 
+def delete_payment(store, tenant: str, payment_id: str):
+    """A payment removed (Xero: its Status set to DELETED): the invoice owes that amount
+    again and is AUTHORISED again if it was PAID."""
+    row = store.one("SELECT doc FROM payments WHERE tenant_id=? AND payment_id=?", (tenant, str(payment_id).lower()))
+    payment = loads(row["doc"]) if row else None
+    if payment is None or payment.get("Status") == "DELETED":
+        return None, ["The payment could not be found."]
+    invoice = store.get_invoice(tenant, payment["Invoice"]["InvoiceID"])
+    if invoice is None or invoice["Status"] not in ("AUTHORISED", "PAID"):
+        return None, ["The payment's invoice can no longer be changed."]
+    now = store.clock.now_ms()
+    payment["Status"], payment["UpdatedDateUTC"] = "DELETED", now
+    store.put_payment(tenant, payment)
+    amount = Decimal(str(payment["Amount"]))
+    invoice["AmountPaid"] = money(Decimal(str(invoice["AmountPaid"])) - amount)
+    invoice["AmountDue"] = money(Decimal(str(invoice["Total"])) - Decimal(str(invoice["AmountPaid"])))
+    invoice["Payments"] = [p for p in invoice.get("Payments", []) if p["PaymentID"] != payment["PaymentID"]]
+    if invoice["Status"] == "PAID":
+        invoice["Status"] = "AUTHORISED"
+        invoice.pop("FullyPaidOnDate", None)
+    invoice["UpdatedDateUTC"] = now
+    seq = store.one("SELECT seq FROM invoices WHERE invoice_id=?", (invoice["InvoiceID"],))["seq"]
+    store.put_invoice(tenant, invoice, seq)
+    emit(store, tenant, "INVOICE", "UPDATE", invoice["InvoiceID"])
+    return payment, []
+
+
 def list_payments(store, tenant, args, since):
     sql, params = ["tenant_id=?"], [tenant]
     if since is not None:
