@@ -780,26 +780,6 @@ def build_app(sb: Sandbox) -> Flask:
     def ledger_page():
         return ledger.ledger_page(sb, request.args.get("message"))
 
-    @app.post("/ledger/payments")
-    def ledger_payment():
-        form = request.form
-        tenant, invoice_id = form.get("tenant_id", ""), form.get("invoice_id", "")
-        sb.begin_events()
-        with store.lock:
-            try:
-                with store.tx():
-                    _, errors = books.create_payment(store, tenant, {
-                        "Invoice": {"InvoiceID": invoice_id}, "Account": {"Code": form.get("account") or "090"},
-                        "Date": form.get("date") or None, "Amount": form.get("amount"),
-                        "Reference": form.get("reference") or "Ledger page"})
-                    if errors:
-                        raise Rollback(None)
-            except Rollback:
-                sb.local.pending = []
-        sb.flush_events(base())
-        message = "Payment applied." if not errors else "Payment refused: " + " ".join(errors)
-        return Response(status=303, headers={"Location": "/ledger?" + urlencode({"message": message})})
-
     def bookkeeper(change, done: str, refused: str) -> Response:
         """One change made on the ledger page as the bookkeeper would in the package: in
         one transaction (rolled back when the books refuse it), with its webhooks; back to
@@ -817,6 +797,15 @@ def build_app(sb: Sandbox) -> Flask:
         sb.flush_events(base())
         message = done if not errors else f"{refused}: " + " ".join(errors)
         return Response(status=303, headers={"Location": "/ledger?" + urlencode({"message": message})})
+
+    @app.post("/ledger/payments")
+    def ledger_payment():
+        form = request.form
+        tenant, invoice_id = form.get("tenant_id", ""), form.get("invoice_id", "")
+        return bookkeeper(lambda: books.create_payment(store, tenant, {
+            "Invoice": {"InvoiceID": invoice_id}, "Account": {"Code": form.get("account") or "090"},
+            "Date": form.get("date") or None, "Amount": form.get("amount"),
+            "Reference": form.get("reference") or "Ledger page"})[1], "Payment applied.", "Payment refused")
 
     INVOICE_ACTIONS = {"approve": ("AUTHORISED", "Approved."), "void": ("VOIDED", "Voided."),
                        "delete": ("DELETED", "Deleted.")}

@@ -200,12 +200,10 @@ def ledger_page(sb, message: str | None) -> Response:
                                       f"Remove payment of {_money(p['Amount'])}", "secondary")
                               for p in inv.get("Payments") or ())
             if inv["Status"] == "AUTHORISED":
-                action = (f"<form class='inline' method='post' action='/ledger/payments'>"
-                          f"<input type='hidden' name='tenant_id' value='{tenant}'>"
-                          f"<input type='hidden' name='invoice_id' value='{inv['InvoiceID']}'>"
-                          f"<input name='amount' aria-label='Amount' value='{inv['AmountDue']}' inputmode='decimal'>"
-                          f"<input name='date' aria-label='Date' type='date' value='{today}' style='width:130px'>"
-                          f"<button type='submit'>Apply payment</button></form>") + action
+                action = _action("/ledger/payments", tenant, "Apply payment", fields=(
+                    f"<input type='hidden' name='invoice_id' value='{escape(inv['InvoiceID'], quote=True)}'>"
+                    f"<input name='amount' aria-label='Amount' value='{inv['AmountDue']}' inputmode='decimal'>"
+                    f"<input name='date' aria-label='Date' type='date' value='{today}' style='width:130px'>")) + action
             rows.append(
                 f"<tr id='invoice-{escape(inv['InvoiceID'], quote=True)}'><td>{_document(inv)}</td>"
                 f"<td>{'Invoice' if inv['Type'] == 'ACCREC' else 'Bill'}</td>"
