@@ -399,7 +399,8 @@ def run_summary(run_id: int) -> str:
 
 
 def fetch_all_pages(api_url: str, token: str, tenant: str, pages: int) -> tuple[float, int]:
-    """Every Contacts page as the adapter asks for it, JSON-decoded as it does; nothing stored."""
+    """Every Contacts page as the adapter asks for it, JSON-decoded as it does; nothing stored.
+    `api_url` is the face's root (the sandbox's URL and /xero)."""
     from decimal import Decimal
 
     import requests
@@ -442,7 +443,7 @@ SANDBOX_LAUNCHER = r"""
 import json, sys
 from werkzeug.serving import make_server
 from sandbox import create_app
-from sandbox.testing import QuietHandler
+from sandbox.core.testing import QuietHandler
 data, client_id, secret, limits = sys.argv[1], sys.argv[2], sys.argv[3], json.loads(sys.argv[4])
 app = create_app(data, client_id, secret, test_controls=True, limits=limits)
 server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=QuietHandler)
@@ -508,6 +509,8 @@ def tear_down(*, app, sandbox, database, created_database: bool, redis_server, f
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    from benchmarks.soak import package_choice
+    package_choice(parser)
     parser.add_argument("--contacts", type=int, default=10_000, help="contacts to add to the sandbox (default 10000)")
     parser.add_argument("--database-url", help="default: a new SQLite file in a temp folder; a PostgreSQL URL "
                         "names the server on which a fresh database factory_bench_<pid> is made and dropped")
@@ -535,7 +538,7 @@ def main(argv=None) -> int:
 
     from cryptography.fernet import Fernet
 
-    from sandbox.testing import SandboxServer
+    from sandbox.core.testing import SandboxServer
 
     database = Database(args.database_url, folder, args.reuse_database)
     redis_server = sandbox = http = statements = app = None
@@ -570,12 +573,12 @@ def main(argv=None) -> int:
             Address, ContactPerson, Customer, ExternalLink, ImportReview, RemoteRecord, Supplier, SyncFailure,
         )
         from factory_app.services.orgs import sign_up
+        from benchmarks.soak import package_settings
         from tests.xero_flow import consent, local_path
 
         app = create_app({
             "SQLALCHEMY_DATABASE_URI": database.url, "REDIS_URL": redis_url, "WTF_CSRF_ENABLED": False,
-            "SERVER_NAME": None, "XERO_CLIENT_ID": CLIENT_ID, "XERO_CLIENT_SECRET": CLIENT_SECRET,
-            "XERO_IDENTITY_URL": sandbox.url, "XERO_API_URL": sandbox.url, "XERO_REDIRECT_URI": CALLBACK,
+            "SERVER_NAME": None, **package_settings(sandbox.url, args.package),
             "FACTORY_TOKEN_KEY": Fernet.generate_key().decode(),
             # Factory's own call budget (58 a minute, Xero's limit with a margin) would hold
             # the repeats back: one import is 22 calls, three repeats and the syncs are more
@@ -663,7 +666,7 @@ def main(argv=None) -> int:
             # the two are measured side by side: a fetch pass before each import run and one
             # after the last; each repeat's ratio uses the median of its own three passes.
             banner("Fetch baseline: every Contacts page, plain requests + JSON decode, nothing stored")
-            fetch_all_pages(sandbox.url, token, tenant, pages)  # warm-up
+            fetch_all_pages(f"{sandbox.url}/xero", token, tenant, pages)  # warm-up
 
             from sqlalchemy.engine import make_url
             local_postgres = (db.engine.dialect.name == "postgresql"
@@ -673,7 +676,7 @@ def main(argv=None) -> int:
 
             def fetch_pass() -> tuple[float, float]:
                 cpu_started, others_before = time.process_time(), others.read()
-                seconds, rows = fetch_all_pages(sandbox.url, token, tenant, pages)
+                seconds, rows = fetch_all_pages(f"{sandbox.url}/xero", token, tenant, pages)
                 assert rows == remote_total, (rows, remote_total)
                 fetch_others.append(others.since(others_before, others.read()))
                 return seconds, time.process_time() - cpu_started
@@ -819,7 +822,7 @@ def main(argv=None) -> int:
         print("for information, a sync run right after a sync: "
               f"{'one call per list' if second['calls'] == 4 else 'NOT one call per list'} ({second['calls']} calls), "
               f"{second['business']} business rows written ({second['raw']} counting bookkeeping)")
-        print(json.dumps({"contacts": args.contacts, "calls": calls, "min_calls": min_calls,
+        print(json.dumps({"package": args.package, "contacts": args.contacts, "calls": calls, "min_calls": min_calls,
                           "import_s": round(import_s, 3), "fetch_s": round(fetch_s, 3), "ratio": round(ratio, 3),
                           "resync_calls": first["calls"], "resync_rows_written": first["business"]}), flush=True)
         return 0

@@ -212,7 +212,7 @@ class Package:
         deadline = time.monotonic() + 60
         while True:
             try:
-                if requests.get(f"{self.url}/.well-known/openid-configuration", timeout=1).ok:
+                if requests.get(f"{self.url}/xero/.well-known/openid-configuration", timeout=1).ok:
                     return self
             except requests.RequestException:
                 pass
@@ -999,6 +999,8 @@ POSTGRES_SCENARIOS = {"postgres_import", "postgres_push"}
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    from benchmarks.soak import package_choice
+    package_choice(parser)
     parser.add_argument("--quick", action="store_true", help="shorter faults, fewer documents (a few minutes)")
     parser.add_argument("--skip-postgres", action="store_true", help="leave out the scenarios that stop PostgreSQL")
     parser.add_argument("--only", help=f"comma-separated scenarios to run, of {', '.join(SCENARIOS)}")
@@ -1047,7 +1049,7 @@ def main(argv=None) -> int:
         from factory_app import create_app
         from factory_app.extensions import db
         token_key = Fernet.generate_key().decode()
-        app = create_app(app_config(database.url, redis.url, package.url, token_key))
+        app = create_app(app_config(database.url, redis.url, package.url, token_key, package=args.package))
         banner("Faults (issue 16)")
         print(f"scenarios:       {', '.join(chosen)}{' (quick)' if args.quick else ''}")
         print(f"database:        {database.description}")
@@ -1060,7 +1062,7 @@ def main(argv=None) -> int:
             upgrade()
             db.session.remove()
         org_id, customers = setup_factory(app, package.url)
-        env = worker_env(database_url=database.url, redis_url=redis.url, token_key=token_key, api_url=package.url,
+        env = worker_env(package=args.package, database_url=database.url, redis_url=redis.url, token_key=token_key, api_url=package.url,
                          instance_path=folder / "instance")
         web = Web(env, folder).start()
         workers = Workers(env, folder)
@@ -1089,7 +1091,7 @@ def main(argv=None) -> int:
         print(f"wall time: {time.monotonic() - wall:.0f} s; worker restarts {workers.restarts}")
         if not ok:
             args.keep = True
-        print(json.dumps({"scenarios": run.results}), flush=True)
+        print(json.dumps({"package": args.package, "scenarios": run.results}), flush=True)
         return 0 if ok else 1
     finally:
         postgres.start()

@@ -113,6 +113,8 @@ def make_invoice(org_id: int, customer_id: int, rng: random.Random):
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    from benchmarks.soak import package_choice
+    package_choice(parser)
     parser.add_argument("--invoices", type=int, default=200, help="invoices for the latency figures (default 200)")
     parser.add_argument("--backlog", type=int, default=1000, help="invoices in the backlog (default 1000)")
     parser.add_argument("--interval", type=float, default=0.25, help="seconds between invoices (default 0.25)")
@@ -144,7 +146,7 @@ def main(argv=None) -> int:
         start_redis,
         worker_env,
     )
-    from sandbox.testing import SandboxServer
+    from sandbox.core.testing import SandboxServer
 
     scale = max(1, args.limit_scale)
     limits = {"per_minute": XERO_PER_MINUTE * scale, "concurrent": XERO_CONCURRENT}
@@ -170,9 +172,9 @@ def main(argv=None) -> int:
         from factory_app.extensions import db
 
         token_key = Fernet.generate_key().decode()
-        app = create_app(app_config(database.url, redis_url, sandbox.url, token_key,
+        app = create_app(app_config(database.url, redis_url, sandbox.url, token_key, package=args.package,
                                     ACCOUNTING_CALLS_PER_MINUTE=budget))
-        env = worker_env(database_url=database.url, redis_url=redis_url, token_key=token_key, api_url=sandbox.url,
+        env = worker_env(package=args.package, database_url=database.url, redis_url=redis_url, token_key=token_key, api_url=sandbox.url,
                          instance_path=folder / "worker-instance", budget=budget)
 
         banner("Push latency and backlog benchmark")
@@ -315,7 +317,7 @@ def main(argv=None) -> int:
         ]
         for name, ok, detail in checks:
             print(f"[{'MET' if ok else 'NOT MET'}] {name}: {detail}")
-        print(json.dumps({"p50_s": round(p50, 3), "p95_s": round(p95, 3), "direct_call_s": round(direct, 4),
+        print(json.dumps({"package": args.package, "p50_s": round(p50, 3), "p95_s": round(p95, 3), "direct_call_s": round(direct, 4),
                           "backlog_invoices": args.backlog, "backlog_calls": len(backlog_calls),
                           "min_calls": min_calls, "http_429": http_429}), flush=True)
         return 0

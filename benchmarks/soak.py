@@ -62,14 +62,33 @@ HTTP_TIMEOUT = 2.0  # the worker's ACCOUNTING_HTTP_TIMEOUT; a "timeout" fault ho
 
 # --- real worker processes ------------------------------------------------------------------
 
+PACKAGE = "xero"  # what --package defaults to in every benchmark
+
+
+def package_choice(parser) -> None:
+    """--package: which accounting package (and sandbox face) the benchmark runs against."""
+    from factory_app.accounting import REGISTRY
+    parser.add_argument("--package", default=PACKAGE, choices=sorted(REGISTRY),
+                        help=f"the accounting package, through its sandbox face (default {PACKAGE})")
+
+
+def package_settings(sandbox_url: str, package: str = PACKAGE, client_id: str = CLIENT_ID,
+                     client_secret: str = CLIENT_SECRET) -> dict[str, str]:
+    """The settings that point Factory's adapter for `package` at its face of the sandbox
+    running at `sandbox_url` (the adapter knows its face's prefix)."""
+    from factory_app.accounting import REGISTRY
+    return REGISTRY[package].sandbox_settings(sandbox_url, client_id, client_secret, "", CALLBACK)
+
+
 def worker_env(*, database_url: str, redis_url: str, token_key: str, api_url: str, instance_path,
                client_id: str = CLIENT_ID, client_secret: str = CLIENT_SECRET, budget: int | None = None,
-               http_timeout: float | None = None) -> dict:
+               http_timeout: float | None = None, package: str = PACKAGE) -> dict:
+    """The environment of a worker process; `api_url` is the sandbox's root."""
     env = dict(os.environ)
     env.update(DATABASE_URL=database_url, REDIS_URL=redis_url, FACTORY_TOKEN_KEY=token_key,
-               XERO_CLIENT_ID=client_id, XERO_CLIENT_SECRET=client_secret, XERO_IDENTITY_URL=api_url,
-               XERO_API_URL=api_url, XERO_REDIRECT_URI=CALLBACK, FACTORY_INSTANCE_PATH=str(instance_path),
-               SECRET_KEY=env.get("SECRET_KEY") or "benchmark-only-secret-key", PYTHONUNBUFFERED="1")
+               FACTORY_INSTANCE_PATH=str(instance_path),
+               SECRET_KEY=env.get("SECRET_KEY") or "benchmark-only-secret-key", PYTHONUNBUFFERED="1",
+               **package_settings(api_url, package, client_id, client_secret))
     env.pop("ACCOUNTING_CALLS_PER_MINUTE", None)
     env.pop("ACCOUNTING_HTTP_TIMEOUT", None)
     if budget:
@@ -249,7 +268,7 @@ def push_states(app) -> Counter:
 
 def package_invoices(api_url: str, org_id: int) -> list[dict]:
     """Every invoice the sandbox holds for the connected organisation, read page by page
-    with the connection's own token."""
+    with the connection's own token (`api_url` is the sandbox's root; the face is at /xero)."""
     import requests
 
     from factory_app.accounting import connections as conn_service
@@ -263,7 +282,7 @@ def package_invoices(api_url: str, org_id: int) -> list[dict]:
     rows, page = [], 1
     while True:
         for _ in range(30):  # the checker shares the organisation's minute limit with Factory: wait its turn
-            response = requests.get(f"{api_url}{INVOICES_PATH}", headers=headers, timeout=60,
+            response = requests.get(f"{api_url}/xero{INVOICES_PATH}", headers=headers, timeout=60,
                                     params={"page": page, "pageSize": 1000})
             if response.status_code != 429:
                 break
@@ -395,16 +414,16 @@ def start_redis(folder) -> tuple:
     return server, server.url, f"embedded, {server.url}"
 
 
-def app_config(database_url: str, redis_url: str, sandbox_url: str, token_key: str, **extra) -> dict:
-    """Factory's config for a benchmark: the sandbox as Xero, the benchmark's OAuth client."""
+def app_config(database_url: str, redis_url: str, sandbox_url: str, token_key: str, package: str = PACKAGE,
+               **extra) -> dict:
+    """Factory's config for a benchmark: the sandbox's face of `package`, the benchmark's OAuth client."""
     return {"SQLALCHEMY_DATABASE_URI": database_url, "REDIS_URL": redis_url, "WTF_CSRF_ENABLED": False,
-            "SERVER_NAME": None, "XERO_CLIENT_ID": CLIENT_ID, "XERO_CLIENT_SECRET": CLIENT_SECRET,
-            "XERO_IDENTITY_URL": sandbox_url, "XERO_API_URL": sandbox_url, "XERO_REDIRECT_URI": CALLBACK,
-            "FACTORY_TOKEN_KEY": token_key, **extra}
+            "SERVER_NAME": None, "FACTORY_TOKEN_KEY": token_key, **package_settings(sandbox_url, package), **extra}
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    package_choice(parser)
     parser.add_argument("--invoices", type=int, default=1000)
     parser.add_argument("--database-url", help="default: a new SQLite file in a temp folder; a PostgreSQL URL "
                         "names the server on which a fresh database factory_bench_<pid> is made and dropped")
@@ -427,7 +446,7 @@ def main(argv=None) -> int:
     from cryptography.fernet import Fernet
 
     from benchmarks.contacts_import import Database, banner, code_version, reset_schema, tear_down
-    from sandbox.testing import SandboxServer
+    from sandbox.core.testing import SandboxServer
 
     database = Database(args.database_url, folder, reuse=False)
     redis_server = sandbox = app = None
@@ -449,11 +468,11 @@ def main(argv=None) -> int:
         from factory_app.extensions import db
 
         token_key = Fernet.generate_key().decode()
-        config = app_config(database.url, redis_url, sandbox.url, token_key, ACCOUNTING_HTTP_TIMEOUT=HTTP_TIMEOUT)
+        config = app_config(database.url, redis_url, sandbox.url, token_key, package=args.package, ACCOUNTING_HTTP_TIMEOUT=HTTP_TIMEOUT)
         if args.budget:
             config["ACCOUNTING_CALLS_PER_MINUTE"] = args.budget
         app = create_app(config)
-        env = worker_env(database_url=database.url, redis_url=redis_url, token_key=token_key, api_url=sandbox.url,
+        env = worker_env(package=args.package, database_url=database.url, redis_url=redis_url, token_key=token_key, api_url=sandbox.url,
                          instance_path=folder / "worker-instance", budget=args.budget or None,
                          http_timeout=HTTP_TIMEOUT if args.budget else None)
 
@@ -599,7 +618,7 @@ def main(argv=None) -> int:
         print(f"[{'PASS' if ok else 'FAIL'}] exactly {n} in the package, no duplicates, totals equal, all sent")
         total_s = time.monotonic() - started_at
         print(f"wall time: {total_s:.0f} s (creating {created_s:.0f} s, settling {settle_s:.0f} s)")
-        print(json.dumps({"invoices": n, "in_package": found["in_package"], "duplicates": found["duplicates"],
+        print(json.dumps({"package": args.package, "invoices": n, "in_package": found["in_package"], "duplicates": found["duplicates"],
                           "lost": len(found["lost"]), "worker_kills": kills,
                           "faults_injected": sum(applied.values()), "token_expiries": expiries,
                           "wrong_totals": len(found["wrong_total"]), "not_sent": len(found["not_sent"]),

@@ -154,9 +154,9 @@ def _start_sandbox(supervisor: "Supervisor", env: dict, folder, host: str, port:
     supervisor.start("sandbox", [
         sys.executable, "-m", "sandbox", "--host", "127.0.0.1", "--port", str(sandbox_port),
         "--data", str(folder / "sandbox.db"), "--client-id", client_id, "--client-secret", client_secret,
-        "--webhook-url", f"http://{host}:{port}/webhooks/{FACES[0]}", "--webhook-key", webhook_key,
+        "--webhook-url", f"http://{host}:{port}/webhooks/{{face}}", "--webhook-key", webhook_key,
     ], env)
-    if not _wait_for_http(f"{url}/.well-known/openid-configuration"):
+    if not _wait_for_http(f"{url}/ledger"):
         raise SystemExit("factory-app: the accounting sandbox did not start.")
     settings = {"FACTORY_SANDBOX_URL": url}
     for key in FACES:

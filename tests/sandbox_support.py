@@ -8,8 +8,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-from sandbox.seed import HARBOUR_ID, SECOND_ID  # noqa: F401 - re-exported for tests
-from sandbox.testing import SandboxServer
+from sandbox.ledger.seed import HARBOUR_ID, SECOND_ID  # noqa: F401 - re-exported for tests
+from sandbox.core.testing import SandboxServer
 
 CLIENT, SECRET = "test-client", "test-secret"
 CALLBACK = "http://localhost/callback"
@@ -29,16 +29,16 @@ def query(url: str) -> dict:
 def authorise(url: str, tenants=(HARBOUR_ID,), action="allow", scope=SCOPE, **extra) -> requests.Response:
     data = {"response_type": "code", "client_id": CLIENT, "redirect_uri": CALLBACK, "scope": scope,
             "state": "st4te", "action": action, "tenant": list(tenants), **extra}
-    return requests.post(f"{url}/identity/connect/authorize", data=data, allow_redirects=False, timeout=10)
+    return requests.post(f"{url}/xero/identity/connect/authorize", data=data, allow_redirects=False, timeout=10)
 
 
 def exchange(url: str, code: str, **extra) -> requests.Response:
-    return requests.post(f"{url}/connect/token", auth=(CLIENT, SECRET), timeout=10,
+    return requests.post(f"{url}/xero/connect/token", auth=(CLIENT, SECRET), timeout=10,
                          data={"grant_type": "authorization_code", "code": code, "redirect_uri": CALLBACK, **extra})
 
 
 def refresh(url: str, token: str) -> requests.Response:
-    return requests.post(f"{url}/connect/token", auth=(CLIENT, SECRET), timeout=10,
+    return requests.post(f"{url}/xero/connect/token", auth=(CLIENT, SECRET), timeout=10,
                          data={"grant_type": "refresh_token", "refresh_token": token})
 
 
@@ -55,10 +55,11 @@ def pkce_pair(verifier: str = "v" * 50) -> tuple[str, str]:
 
 
 class Api:
-    """requests against /api.xro/2.0 with the token and tenant header."""
+    """requests against the Xero face's /api.xro/2.0 with the token and tenant header
+    (`url` is the sandbox's)."""
 
     def __init__(self, url: str, access_token: str, tenant: str = HARBOUR_ID):
-        self.base = f"{url}/api.xro/2.0"
+        self.base = f"{url}/xero/api.xro/2.0"
         self.headers = {"Authorization": f"Bearer {access_token}", "xero-tenant-id": tenant,
                         "Accept": "application/json"}
 

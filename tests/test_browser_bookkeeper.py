@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from sandbox.testing import SandboxServer
+from sandbox.core.testing import SandboxServer
 
-from .sandbox_support import CLIENT, SECRET, Api, connect
+from .sandbox_support import CLIENT, HARBOUR_ID, SECRET, Api, connect
 from .test_browser import browser_page
 
 pytestmark = pytest.mark.browser
@@ -202,3 +202,61 @@ def test_the_bookkeeper_revokes_every_refresh_token(books, ledger):
     assert misbehave(ledger, "revoke").startswith("Every refresh token was revoked")
     answer = refresh(server.url, tokens["refresh_token"])
     assert answer.status_code == 400 and answer.json()["error"] == "invalid_grant"
+
+
+def test_the_bookkeeper_changes_a_contacts_email(books, ledger):
+    _, api = books
+    contact = new_contact(api, "Westside Ducting")
+    ledger.reload()
+    row = ledger.locator("tr", has_text="Westside Ducting").first
+    row.get_by_label("Email of Westside Ducting").fill("accounts@westside.example")
+    row.locator("button:has-text('Save email')").click()
+    ledger.wait_for_load_state()
+    assert ledger.locator("p.message").inner_text() == "Email saved."
+    assert api.get(f"/Contacts/{contact['ContactID']}").json()["Contacts"][0]["EmailAddress"] == \
+        "accounts@westside.example"
+
+
+def item_by_code(api: Api, code: str) -> dict | None:
+    return next((i for i in api.get("/Items").json()["Items"] if i["Code"] == code), None)
+
+
+def test_the_bookkeeper_creates_an_item(books, ledger):
+    _, api = books
+    form = ledger.locator(f"#org-{HARBOUR_ID} form[action='/ledger/items']")
+    form.get_by_label("Code of the new item").fill("BRK-45")
+    form.get_by_label("Name of the new item").fill(HOSTILE)  # a name as text, not markup
+    form.get_by_label("Sale price of the new item").fill("18.75")
+    form.locator("button:has-text('Create item')").click()
+    ledger.wait_for_load_state()
+    assert ledger.locator("p.message").inner_text() == "Item created."
+    item = item_by_code(api, "BRK-45")
+    assert item["Name"] == HOSTILE and item["IsSold"] and not item["IsPurchased"]
+    assert str(item["SalesDetails"]["UnitPrice"]) in ("18.75", "18.750")
+    assert ledger.locator("form[action$='/edit'] b").count() == 0
+    # a second item of that code is refused, as Xero refuses it
+    form = ledger.locator(f"#org-{HARBOUR_ID} form[action='/ledger/items']")
+    form.get_by_label("Code of the new item").fill("brk-45")
+    form.get_by_label("Name of the new item").fill("Bracket again")
+    form.locator("button:has-text('Create item')").click()
+    ledger.wait_for_load_state()
+    assert ledger.locator("p.message").inner_text() == "Not created: Item code 'brk-45' already exists."
+
+
+def test_the_bookkeeper_edits_an_items_name_and_price(books, ledger):
+    _, api = books
+    before = item_by_code(api, "PNL-1200")
+    row = ledger.locator(f"#item-{before['ItemID']}")
+    row.get_by_label("Name of PNL-1200").fill("Zincalume panel 1200 x 600 (2027)")
+    row.get_by_label("Sale price of PNL-1200").fill("52.00")
+    row.locator("button:has-text('Save')").click()
+    ledger.wait_for_load_state()
+    assert ledger.locator("p.message").inner_text() == "Item saved."
+    after = item_by_code(api, "PNL-1200")
+    assert after["Name"] == "Zincalume panel 1200 x 600 (2027)" and float(after["SalesDetails"]["UnitPrice"]) == 52.0
+    assert after["PurchaseDetails"] == before["PurchaseDetails"] and after["UpdatedDateUTC"] != before["UpdatedDateUTC"]
+    row = ledger.locator(f"#item-{before['ItemID']}")
+    row.get_by_label("Sale price of PNL-1200").fill("lots")
+    row.locator("button:has-text('Save')").click()
+    ledger.wait_for_load_state()
+    assert ledger.locator("p.message").inner_text() == "Not saved: SalesDetails.UnitPrice must be a number of at least 0."

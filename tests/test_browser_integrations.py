@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.fixture()
 def sandbox(tmp_path):
-    from sandbox.testing import SandboxServer
+    from sandbox.core.testing import SandboxServer
     server = SandboxServer(str(tmp_path / "sandbox.db"), client_id="factory-browser", client_secret="browser-secret",
                            test_controls=True, validate_spec=True).start()
     yield server
@@ -42,7 +42,7 @@ def live_xero(app, database_url, redis_url, sandbox):
     base = f"http://127.0.0.1:{port}"
     live_app = make_app(database_url, redis_url, WTF_CSRF_ENABLED=True, TESTING=False,
                         XERO_CLIENT_ID="factory-browser", XERO_CLIENT_SECRET="browser-secret",
-                        XERO_IDENTITY_URL=sandbox.url, XERO_API_URL=sandbox.url, SANDBOX_URL=sandbox.url,
+                        XERO_IDENTITY_URL=sandbox.face_url("xero"), XERO_API_URL=sandbox.face_url("xero"), SANDBOX_URL=sandbox.url,
                         XERO_REDIRECT_URI=f"{base}/settings/integrations/xero/callback",
                         FACTORY_TOKEN_KEY=TOKEN_KEY)
     with serving(live_app, port):
@@ -76,7 +76,7 @@ def worker(database_url, redis_url, sandbox, tmp_path):
     env = {k: v for k, v in os.environ.items()}
     env.update(DATABASE_URL=database_url, REDIS_URL=redis_url, FACTORY_TOKEN_KEY=TOKEN_KEY,
                XERO_CLIENT_ID="factory-browser", XERO_CLIENT_SECRET="browser-secret",
-               XERO_IDENTITY_URL=sandbox.url, XERO_API_URL=sandbox.url,
+               XERO_IDENTITY_URL=sandbox.face_url("xero"), XERO_API_URL=sandbox.face_url("xero"),
                FACTORY_INSTANCE_PATH=str(tmp_path / "worker-instance"))
     Redis.from_url(redis_url).flushdb()
     process = subprocess.Popen([sys.executable, "worker.py"], cwd=ROOT, env=env,
@@ -141,14 +141,14 @@ WEBHOOK_KEY = "browser-webhook-key"
 @pytest.fixture()
 def payment_world(app, database_url, redis_url, tmp_path):
     """Sandbox posting signed webhooks to a live Factory, and a real worker."""
-    from sandbox.testing import SandboxServer
+    from sandbox.core.testing import SandboxServer
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     sandbox = SandboxServer(str(tmp_path / "sandbox.db"), client_id="factory-browser", client_secret="browser-secret",
                             test_controls=True, validate_spec=True, webhook_url=f"{base}/webhooks/xero",
                             webhook_key=WEBHOOK_KEY).start()
-    config = dict(XERO_CLIENT_ID="factory-browser", XERO_CLIENT_SECRET="browser-secret", XERO_IDENTITY_URL=sandbox.url,
-                  XERO_API_URL=sandbox.url, SANDBOX_URL=sandbox.url, XERO_WEBHOOK_KEY=WEBHOOK_KEY,
+    config = dict(XERO_CLIENT_ID="factory-browser", XERO_CLIENT_SECRET="browser-secret", XERO_IDENTITY_URL=sandbox.face_url("xero"),
+                  XERO_API_URL=sandbox.face_url("xero"), SANDBOX_URL=sandbox.url, XERO_WEBHOOK_KEY=WEBHOOK_KEY,
                   XERO_REDIRECT_URI=f"{base}/settings/integrations/xero/callback", FACTORY_TOKEN_KEY=TOKEN_KEY)
     live_app = make_app(database_url, redis_url, WTF_CSRF_ENABLED=True, TESTING=False, **config)
     env = dict(os.environ, DATABASE_URL=database_url, REDIS_URL=redis_url,

@@ -39,7 +39,7 @@ def own_redis(tmp_path):
 def live(app, database_url, sandbox, own_redis, tenant):  # noqa: F811
     """Factory on its own Redis: connected to Harbour, lists synced, mapped, sending on."""
     live_app = make_app(database_url, own_redis.url, XERO_CLIENT_ID="factory-test", XERO_CLIENT_SECRET="test-secret",
-                        XERO_IDENTITY_URL=sandbox.url, XERO_API_URL=sandbox.url, XERO_REDIRECT_URI=CALLBACK,
+                        XERO_IDENTITY_URL=sandbox.face_url("xero"), XERO_API_URL=sandbox.face_url("xero"), XERO_REDIRECT_URI=CALLBACK,
                         FACTORY_TOKEN_KEY=Fernet.generate_key().decode(), ACCOUNTING_HTTP_TIMEOUT=3)
     admin = login(live_app, tenant.admin_email)
     connect(admin, ["Harbour"])

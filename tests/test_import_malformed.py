@@ -11,7 +11,7 @@ import pytest
 import requests
 from sqlalchemy import func, or_, select
 
-from sandbox.seed import HARBOUR_ID
+from sandbox.ledger.seed import HARBOUR_ID
 
 from factory_app.accounting import push as push_service
 from factory_app.accounting import payments as payment_service

@@ -28,7 +28,7 @@ MAPPING = {"sales_account_code": "200", "sales_tax_taxable": "OUTPUT", "sales_ta
 
 @pytest.fixture()
 def sandbox(tmp_path):
-    from sandbox.testing import SandboxServer
+    from sandbox.core.testing import SandboxServer
     server = SandboxServer(str(tmp_path / "sandbox.db"), client_id="factory-test", client_secret="test-secret",
                            test_controls=True, validate_spec=True).start()
     yield server
@@ -39,7 +39,7 @@ def sandbox(tmp_path):
 @pytest.fixture()
 def xero_app(app, database_url, redis_url, sandbox):
     return make_app(database_url, redis_url, XERO_CLIENT_ID="factory-test", XERO_CLIENT_SECRET="test-secret",
-                    XERO_IDENTITY_URL=sandbox.url, XERO_API_URL=sandbox.url, XERO_REDIRECT_URI=CALLBACK,
+                    XERO_IDENTITY_URL=sandbox.face_url("xero"), XERO_API_URL=sandbox.face_url("xero"), XERO_REDIRECT_URI=CALLBACK,
                     FACTORY_TOKEN_KEY=Fernet.generate_key().decode(), ACCOUNTING_HTTP_TIMEOUT=3)
 
 
@@ -133,7 +133,7 @@ def test_code_reused_with_a_fresh_state_is_refused(xero_app, admin, tenant, sand
     back = consent(start.headers["Location"], ["Harbour"])
     code = query(back)["code"]
     # spend the code directly at the token endpoint, as an attacker replaying it would
-    spent = requests.post(f"{sandbox.url}/connect/token", auth=("factory-test", "test-secret"),
+    spent = requests.post(f"{sandbox.url}/xero/connect/token", auth=("factory-test", "test-secret"),
                           data={"grant_type": "authorization_code", "code": code, "redirect_uri": CALLBACK},
                           timeout=10)
     assert spent.status_code in (200, 400)

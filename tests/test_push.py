@@ -290,7 +290,7 @@ def test_webhook_signature_is_checked(webhook_app, redis_conn):
 
 def test_webhook_invoice_event_refreshes_payment_state_and_handshake_passes(app, database_url, redis_url, tmp_path,
                                                                             tenant, redis_conn):
-    from sandbox.testing import SandboxServer
+    from sandbox.core.testing import SandboxServer
     port = free_port()
     live = make_app(database_url, redis_url, XERO_WEBHOOK_KEY=WEBHOOK_KEY)
     server = make_server("127.0.0.1", port, live, threaded=True)

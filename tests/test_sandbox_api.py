@@ -7,8 +7,8 @@ from decimal import Decimal
 import pytest
 import requests
 
-from sandbox.testing import SandboxServer
-from sandbox.util import loads
+from sandbox.core.testing import SandboxServer
+from sandbox.core.util import loads
 
 from .sandbox_support import CLIENT, HARBOUR_ID, SECRET, Api, api_for, control, server  # noqa: F401
 
@@ -276,7 +276,7 @@ def test_minute_and_day_limits(tmp_path):
         assert answers[3].headers["X-Rate-Limit-Problem"] == "minute"
         assert 1 <= int(answers[3].headers["Retry-After"]) <= 60
         # identity endpoints are not limited
-        assert requests.get(f"{small.url}/.well-known/openid-configuration", timeout=5).status_code == 200
+        assert requests.get(f"{small.url}/xero/.well-known/openid-configuration", timeout=5).status_code == 200
         control(small.url, "clock", advance_seconds=61)
         assert [api.get("/Organisation").status_code for _ in range(3)] == [200, 200, 429]
         day = api.get("/Organisation")
@@ -331,7 +331,7 @@ def test_state_reset_and_request_log(server):
     api.put("/Contacts", {"Contacts": [{"Name": "To Be Reset"}]}, headers={"Idempotency-Key": "abc"})
     state = requests.get(f"{server.url}/__sandbox/state", timeout=5).json()
     logged = [r for r in state["requests"] if r["path"] == "/api.xro/2.0/Contacts"]
-    assert logged[-1] == {"method": "PUT", "path": "/api.xro/2.0/Contacts", "query": "", "tenant_id": HARBOUR_ID,
+    assert logged[-1] == {"face": "xero", "method": "PUT", "path": "/api.xro/2.0/Contacts", "query": "", "tenant_id": HARBOUR_ID,
                           "idempotency_key": "abc", "status": 200}
     assert any(r["path"] == "/connect/token" for r in state["requests"])
     harbour = next(o for o in state["organisations"] if o["tenantId"] == HARBOUR_ID)

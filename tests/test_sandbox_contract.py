@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import requests
 
-from sandbox import specval
-from sandbox.testing import SandboxServer
+from sandbox.faces.xero import specval
+from sandbox.core.testing import SandboxServer
 
 from .sandbox_support import CLIENT, HARBOUR_ID, SECOND_ID, SECRET, Api, connect, refresh
 
@@ -22,7 +22,7 @@ def test_every_operation_conforms(checked):
     tokens = connect(checked.url, (HARBOUR_ID, SECOND_ID))
     tokens = refresh(checked.url, tokens["refresh_token"]).json()
     auth = {"Authorization": f"Bearer {tokens['access_token']}"}
-    rows = requests.get(f"{checked.url}/connections", headers=auth, timeout=10).json()           # getConnections
+    rows = requests.get(f"{checked.url}/xero/connections", headers=auth, timeout=10).json()           # getConnections
     api = Api(checked.url, tokens["access_token"])
     assert api.get("/Organisation").status_code == 200                                            # getOrganisations
     contacts = api.get("/Contacts", params={"page": 1, "pageSize": 5, "includeArchived": "true",  # getContacts
@@ -71,7 +71,7 @@ def test_every_operation_conforms(checked):
     api.get("/Payments", params={"page": 1})                                                     # getPayments
     api.get(f"/Payments/{payment.json()['Payments'][0]['PaymentID']}")                            # getPayment
     second = next(r for r in rows if r["tenantId"] == SECOND_ID)
-    assert requests.delete(f"{checked.url}/connections/{second['id']}", headers=auth,             # deleteConnection
+    assert requests.delete(f"{checked.url}/xero/connections/{second['id']}", headers=auth,             # deleteConnection
                            timeout=10).status_code == 204
     assert checked.spec_violations == []
 

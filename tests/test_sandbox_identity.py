@@ -11,17 +11,17 @@ from .sandbox_support import (CALLBACK, CLIENT, HARBOUR_ID, SCOPE, SECOND_ID, Ap
 
 
 def test_discovery(server):
-    doc = requests.get(f"{server.url}/.well-known/openid-configuration", timeout=5).json()
-    assert doc["authorization_endpoint"] == f"{server.url}/identity/connect/authorize"
-    assert doc["token_endpoint"] == f"{server.url}/connect/token"
-    assert doc["revocation_endpoint"] == f"{server.url}/connect/revocation"
+    doc = requests.get(f"{server.url}/xero/.well-known/openid-configuration", timeout=5).json()
+    assert doc["authorization_endpoint"] == f"{server.url}/xero/identity/connect/authorize"
+    assert doc["token_endpoint"] == f"{server.url}/xero/connect/token"
+    assert doc["revocation_endpoint"] == f"{server.url}/xero/connect/revocation"
     assert doc["code_challenge_methods_supported"] == ["S256", "plain"]
     assert "client_secret_post" in doc["token_endpoint_auth_methods_supported"]
     assert "offline_access" in doc["scopes_supported"] and "accounting.invoices" in doc["scopes_supported"]
 
 
 def test_consent_page_allow_two_organisations(server):
-    page = requests.get(f"{server.url}/identity/connect/authorize", timeout=5, params={
+    page = requests.get(f"{server.url}/xero/identity/connect/authorize", timeout=5, params={
         "response_type": "code", "client_id": CLIENT, "redirect_uri": CALLBACK, "scope": SCOPE, "state": "s"})
     assert page.status_code == 200
     assert "Harbour Sheet Metal (Sandbox)" in page.text and "Second Brand Pty Ltd" in page.text
@@ -32,11 +32,11 @@ def test_consent_page_allow_two_organisations(server):
     header, claims, _ = tokens["id_token"].split(".")
     claims = json.loads(base64.urlsafe_b64decode(claims + "=="))
     assert claims["aud"] == CLIENT and claims["email"].startswith("priya@")
-    rows = requests.get(f"{server.url}/connections", headers={"Authorization": f"Bearer {tokens['access_token']}"},
+    rows = requests.get(f"{server.url}/xero/connections", headers={"Authorization": f"Bearer {tokens['access_token']}"},
                         timeout=5).json()
     assert {r["tenantId"] for r in rows} == {HARBOUR_ID, SECOND_ID}
     assert all(r["tenantType"] == "ORGANISATION" and r["authEventId"] for r in rows)
-    upper = requests.get(f"{server.url}/Connections", timeout=5,
+    upper = requests.get(f"{server.url}/xero/Connections", timeout=5,
                          params={"authEventId": rows[0]["authEventId"]},
                          headers={"Authorization": f"Bearer {tokens['access_token']}"}).json()
     assert len(upper) == 2
@@ -48,10 +48,10 @@ def test_cancel_none_chosen_and_bad_requests(server):
     assert query(cancelled.headers["Location"]) == {"error": "access_denied", "state": "st4te"}
     none = authorise(server.url, tenants=())
     assert none.status_code == 200 and "at least one organisation" in none.text
-    bad_client = requests.get(f"{server.url}/identity/connect/authorize", timeout=5, params={
+    bad_client = requests.get(f"{server.url}/xero/identity/connect/authorize", timeout=5, params={
         "response_type": "code", "client_id": "nobody", "redirect_uri": CALLBACK, "scope": SCOPE})
     assert bad_client.status_code == 400 and "Location" not in bad_client.headers
-    no_redirect = requests.get(f"{server.url}/identity/connect/authorize", timeout=5, params={
+    no_redirect = requests.get(f"{server.url}/xero/identity/connect/authorize", timeout=5, params={
         "response_type": "code", "client_id": CLIENT, "scope": SCOPE})
     assert no_redirect.status_code == 400
     bad_scope = authorise(server.url, scope="openid accounting.everything")
@@ -83,10 +83,10 @@ def test_code_expires_after_five_minutes(server):
 
 def test_bad_client_credentials(server):
     code = query(authorise(server.url).headers["Location"])["code"]
-    response = requests.post(f"{server.url}/connect/token", auth=(CLIENT, "wrong"), timeout=5,
+    response = requests.post(f"{server.url}/xero/connect/token", auth=(CLIENT, "wrong"), timeout=5,
                              data={"grant_type": "authorization_code", "code": code, "redirect_uri": CALLBACK})
     assert response.status_code == 401 and response.json() == {"error": "invalid_client"}
-    posted = requests.post(f"{server.url}/connect/token", timeout=5, data={
+    posted = requests.post(f"{server.url}/xero/connect/token", timeout=5, data={
         "grant_type": "authorization_code", "code": code, "redirect_uri": CALLBACK,
         "client_id": CLIENT, "client_secret": "test-secret"})
     assert posted.status_code == 200  # client_secret_post works too
@@ -111,27 +111,27 @@ def test_refresh_rotation_grace_and_revocation(server):
 
 def test_revocation_removes_connections(server):
     tokens = connect(server.url, (HARBOUR_ID, SECOND_ID))
-    response = requests.post(f"{server.url}/connect/revocation", auth=(CLIENT, "test-secret"), timeout=5,
+    response = requests.post(f"{server.url}/xero/connect/revocation", auth=(CLIENT, "test-secret"), timeout=5,
                              data={"token": tokens["refresh_token"]})
     assert response.status_code == 200
     state = requests.get(f"{server.url}/__sandbox/state", timeout=5).json()
     assert state["connections"] == []
     assert refresh(server.url, tokens["refresh_token"]).json()["error"] == "invalid_grant"
-    bad = requests.post(f"{server.url}/connect/revocation", auth=(CLIENT, "nope"), timeout=5, data={"token": "x"})
+    bad = requests.post(f"{server.url}/xero/connect/revocation", auth=(CLIENT, "nope"), timeout=5, data={"token": "x"})
     assert bad.status_code == 401
 
 
 def test_delete_connection_then_404_and_tenant_checks(server):
     tokens = connect(server.url, (HARBOUR_ID, SECOND_ID))
     auth = {"Authorization": f"Bearer {tokens['access_token']}"}
-    rows = requests.get(f"{server.url}/connections", headers=auth, timeout=5).json()
+    rows = requests.get(f"{server.url}/xero/connections", headers=auth, timeout=5).json()
     second = next(r for r in rows if r["tenantId"] == SECOND_ID)
-    assert requests.delete(f"{server.url}/connections/{second['id']}", headers=auth, timeout=5).status_code == 204
-    assert requests.delete(f"{server.url}/connections/{second['id']}", headers=auth, timeout=5).status_code == 404
-    assert requests.delete(f"{server.url}/connections/{SECOND_ID}", headers=auth, timeout=5).status_code == 404
+    assert requests.delete(f"{server.url}/xero/connections/{second['id']}", headers=auth, timeout=5).status_code == 204
+    assert requests.delete(f"{server.url}/xero/connections/{second['id']}", headers=auth, timeout=5).status_code == 404
+    assert requests.delete(f"{server.url}/xero/connections/{SECOND_ID}", headers=auth, timeout=5).status_code == 404
     assert Api(server.url, tokens["access_token"], SECOND_ID).get("/Organisation").status_code == 403
     assert Api(server.url, tokens["access_token"], HARBOUR_ID).get("/Organisation").status_code == 200
-    missing = requests.get(f"{server.url}/api.xro/2.0/Organisation", headers=auth, timeout=5)
+    missing = requests.get(f"{server.url}/xero/api.xro/2.0/Organisation", headers=auth, timeout=5)
     assert missing.status_code == 403 and missing.json()["Title"] == "Forbidden"
     control(server.url, "connections/remove", tenantId=HARBOUR_ID)
     assert Api(server.url, tokens["access_token"], HARBOUR_ID).get("/Organisation").status_code == 403
@@ -150,4 +150,4 @@ def test_expired_and_invalid_access_tokens(server):
     control(server.url, "clock", advance_seconds=1801)
     assert Api(server.url, fresh["access_token"]).get("/Organisation").status_code == 401
     assert Api(server.url, "garbage").get("/Organisation").status_code == 401
-    assert requests.get(f"{server.url}/connections", timeout=5).status_code == 401
+    assert requests.get(f"{server.url}/xero/connections", timeout=5).status_code == 401

@@ -8,8 +8,8 @@ import time
 import pytest
 import requests
 
-from sandbox.testing import SandboxServer
-from sandbox.util import loads
+from sandbox.core.testing import SandboxServer
+from sandbox.core.util import loads
 
 from .sandbox_support import CLIENT, HARBOUR_ID, SECOND_ID, SECRET, Api, api_for, control
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import requests
 
-from sandbox.testing import SandboxServer, free_port
+from sandbox.core.testing import SandboxServer, free_port
 
 from .sandbox_support import CLIENT, HARBOUR_ID, SECRET, Api, api_for, connect, control, server  # noqa: F401
 
@@ -88,7 +88,7 @@ def test_webhooks_are_signed_and_intent_handshake_passes(tmp_path):
             assert ("CONTACT", "UPDATE", contact["ContactID"]) in kinds  # now a customer
             first = events[0]
             assert first["tenantId"] == HARBOUR_ID and first["tenantType"] == "ORGANISATION"
-            assert first["resourceUrl"].startswith(f"{running.url}/api.xro/2.0/")
+            assert first["resourceUrl"].startswith(f"{running.url}/xero/api.xro/2.0/")
             payload = receiver.received[0]
             assert payload["firstEventSequence"] <= payload["lastEventSequence"] and payload["entropy"]
             # a failed write sends nothing
@@ -138,7 +138,7 @@ def test_ledger_shows_connected_apps_and_applies_payments(server):
     refused = requests.post(f"{server.url}/ledger/payments", data=dict(form, amount="999999"), timeout=5)
     assert "Payment refused" in refused.text
     # disconnect: Factory is no longer listed
-    requests.post(f"{server.url}/connect/revocation", auth=(CLIENT, SECRET), data={"token": tokens["refresh_token"]},
+    requests.post(f"{server.url}/xero/connect/revocation", auth=(CLIENT, SECRET), data={"token": tokens["refresh_token"]},
                   timeout=5)
     assert "No connected apps" in requests.get(f"{server.url}/ledger", timeout=5).text.split("Second Brand")[0]
 
@@ -152,7 +152,7 @@ def test_state_survives_a_restart(tmp_path):
         api = Api(second.url, tokens["access_token"])
         found = api.get("/Contacts", params={"where": 'Name=="Persistent Pty Ltd"'}).json()["Contacts"]
         assert len(found) == 1
-        assert requests.post(f"{second.url}/connect/token", auth=(CLIENT, SECRET), timeout=5, data={
+        assert requests.post(f"{second.url}/xero/connect/token", auth=(CLIENT, SECRET), timeout=5, data={
             "grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]}).status_code == 200
 
 
@@ -167,7 +167,7 @@ def test_server_stop_and_start_again(tmp_path):
     except requests.ConnectionError:
         pass
     running.start()
-    assert requests.get(f"{running.url}/.well-known/openid-configuration", timeout=5).status_code == 200
+    assert requests.get(f"{running.url}/xero/.well-known/openid-configuration", timeout=5).status_code == 200
     running.close()
 
 
@@ -179,12 +179,15 @@ def test_command_line_runs_and_stops_on_sigterm(tmp_path):
                                 str(tmp_path / "cli.db")], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                text=True, cwd=root, env=env)
     try:
-        lines = [process.stdout.readline() for _ in range(6)]
+        lines = [process.stdout.readline() for _ in range(3)]  # the demo client, the Xero face, the ledger
         text = "".join(lines)
-        assert "factory-demo" in text and f"http://127.0.0.1:{port}/identity/connect/authorize" in text
-        assert re.search(r"API base\s+http://127\.0\.0\.1:\d+/api\.xro/2\.0", text)
-        doc = requests.get(f"http://127.0.0.1:{port}/.well-known/openid-configuration", timeout=5).json()
-        assert doc["issuer"] == f"http://127.0.0.1:{port}"
+        assert "factory-demo" in text and re.search(rf"Xero\s+http://127\.0\.0\.1:{port}/xero\s", text)
+        assert "/identity/connect/authorize" in text and "API /api.xro/2.0" in text
+        assert f"ledger     http://127.0.0.1:{port}/ledger" in text
+        doc = requests.get(f"http://127.0.0.1:{port}/xero/.well-known/openid-configuration", timeout=5).json()
+        assert doc["issuer"] == f"http://127.0.0.1:{port}/xero"
+        assert doc["authorization_endpoint"] == f"http://127.0.0.1:{port}/xero/identity/connect/authorize"
+        assert requests.get(f"http://127.0.0.1:{port}/ledger", timeout=5).status_code == 200
     finally:
         process.send_signal(signal.SIGTERM)
         out, _ = process.communicate(timeout=10)

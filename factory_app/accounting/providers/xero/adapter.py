@@ -59,9 +59,10 @@ class XeroProvider(AccountingProvider):
 
     @classmethod
     def sandbox_settings(cls, url, client_id, client_secret, webhook_key, callback_url) -> dict[str, str]:
-        """The sandbox's Xero face is at its root: identity and API alike."""
+        """The sandbox's Xero face is at /xero: identity and API alike."""
+        face = f"{url.rstrip('/')}/xero"
         return {"XERO_CLIENT_ID": client_id, "XERO_CLIENT_SECRET": client_secret, "XERO_WEBHOOK_KEY": webhook_key,
-                "XERO_IDENTITY_URL": url, "XERO_API_URL": url, "XERO_REDIRECT_URI": callback_url}
+                "XERO_IDENTITY_URL": face, "XERO_API_URL": face, "XERO_REDIRECT_URI": callback_url}
 
     def webhook_events(self, headers, body: bytes) -> list[WebhookEvent] | None:
         return webhooks.events(self.webhook_key, headers, body)

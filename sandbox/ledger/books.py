@@ -24,7 +24,7 @@ import uuid
 from decimal import Decimal
 
 from . import seed
-from .util import day_from_ms, dumps, loads, money, ms_date, ms_from_day, parse_day, to_decimal
+from ..core.util import day_from_ms, dumps, loads, money, ms_date, ms_from_day, parse_day, to_decimal
 
 NOT_MODIFIABLE = "Invoice not of valid status for modification"
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -493,6 +493,65 @@ def _accounts(store, tenant) -> dict:
 def _items(store, tenant) -> dict:
     return {r["code"].lower(): loads(r["doc"]) for r in store.query("SELECT code, doc FROM items WHERE tenant_id=?",
                                                                     (tenant,))}
+
+
+def save_item(store, tenant: str, data: dict, path_id: str | None = None):
+    """An item created (no path_id) or changed, with Xero's rules: a code (at most 30
+    characters, unique in the organisation), a name (at most 50), prices that are
+    numbers. Returns (doc or None, [messages])."""
+    errors: list[str] = []
+    existing = None
+    if path_id:
+        row = store.one("SELECT doc FROM items WHERE tenant_id=? AND item_id=?", (tenant, str(path_id).lower()))
+        if row is None:
+            return None, [f"The item with ItemID {path_id} could not be found."]
+        existing = loads(row["doc"])
+    for field, limit in (("Code", 30), ("Name", 50), ("Description", 4000)):
+        _check_len(errors, data, field, limit)
+    code = (data.get("Code") if "Code" in data else (existing or {}).get("Code")) or ""
+    code = code.strip() if isinstance(code, str) else ""
+    if not code:
+        errors.append("Item code must be specified.")
+    elif store.one("SELECT item_id FROM items WHERE tenant_id=? AND lower(code)=? AND item_id != ?",
+                   (tenant, code.lower(), (existing or {}).get("ItemID", ""))):
+        errors.append(f"Item code '{code}' already exists.")
+    prices = {}
+    for part in ("SalesDetails", "PurchaseDetails"):
+        value = (data.get(part) or {}).get("UnitPrice") if isinstance(data.get(part), dict) else None
+        if value in (None, ""):
+            continue
+        try:
+            price = to_decimal(value)
+        except ValueError:
+            price = None
+        if price is None or not price.is_finite() or price < 0:
+            errors.append(f"{part}.UnitPrice must be a number of at least 0.")
+        else:
+            prices[part] = price
+    if errors:
+        return None, errors
+    doc = dict(existing) if existing else {
+        "ItemID": new_id(), "Name": "", "Description": "", "IsSold": False, "IsPurchased": False,
+        "IsTrackedAsInventory": False, "SalesDetails": {}, "PurchaseDetails": {}}
+    doc["Code"] = code
+    for field in ("Name", "Description"):
+        if isinstance(data.get(field), str):
+            doc[field] = data[field].strip()
+    for part, flag, account, tax in (("SalesDetails", "IsSold", "200", "OUTPUT"),
+                                     ("PurchaseDetails", "IsPurchased", "300", "INPUT")):
+        if part in prices:
+            details = dict(doc.get(part) or {})
+            details.setdefault("AccountCode", account)
+            details.setdefault("TaxType", tax)
+            details["UnitPrice"] = prices[part]
+            doc[part], doc[flag] = details, True
+    if existing is not None and {k: v for k, v in doc.items() if k != "UpdatedDateUTC"} == \
+            {k: v for k, v in existing.items() if k != "UpdatedDateUTC"}:
+        return existing, []  # nothing changed
+    doc["UpdatedDateUTC"] = store.clock.now_ms()
+    store.run("INSERT OR REPLACE INTO items (item_id, tenant_id, code, updated_ms, doc) VALUES (?,?,?,?,?)",
+              (doc["ItemID"], tenant, code, doc["UpdatedDateUTC"], dumps(doc)))
+    return doc, []
 
 
 def compute_lines(store, tenant, kind, amount_types, raw_lines, status, errors):

@@ -1,7 +1,7 @@
-"""Plain HTML pages: the consent page (Xero's login.xero.com), error pages, and the ledger
-where a person plays the bookkeeper (Priya): connected apps, contacts, invoices, and an
+"""The bookkeeper's page: where a person plays the bookkeeper (Priya) in the books every
+face serves: connected apps, contacts, invoices, and an
 "Apply payment" form per AUTHORISED invoice; approve, void or delete a document; rename,
-archive or restore a contact; remove a connected app. No JavaScript. Every name on the
+change its email, archive or restore a contact; create and edit items; remove a connected app. No JavaScript. Every name on the
 page came from an API client: all of it is escaped."""
 from __future__ import annotations
 
@@ -11,82 +11,8 @@ from html import escape
 
 from flask import Response
 
-from .util import loads
-
-STYLE = """
-body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;background:#f4f6f8;color:#1d2b36}
-header{background:#13b5ea;color:#fff;padding:12px 24px;display:flex;justify-content:space-between;align-items:center}
-header b{font-size:1.2em} main{max-width:1100px;margin:24px auto;padding:0 16px}
-.card{background:#fff;border-radius:8px;box-shadow:0 1px 3px rgba(0,0,0,.12);padding:20px;margin-bottom:20px}
-table{border-collapse:collapse;width:100%;font-size:.92em} th,td{text-align:left;padding:6px 8px;border-bottom:1px solid #e3e8ec}
-th{background:#f7f9fa} td.num{text-align:right;font-variant-numeric:tabular-nums}
-.status{font-size:.8em;padding:2px 6px;border-radius:4px;background:#e3e8ec}
-.AUTHORISED{background:#fff3cd}.PAID{background:#d4edda}.VOIDED,.DELETED{background:#f8d7da}.DRAFT{background:#e2e3e5}
-button{background:#13b5ea;color:#fff;border:0;border-radius:4px;padding:8px 14px;font-size:1em;cursor:pointer}
-button.secondary{background:#fff;color:#1d2b36;border:1px solid #b5c0c8}
-.error{background:#f8d7da;color:#721c24;padding:10px;border-radius:4px}
-.message{background:#d4edda;color:#155724;padding:10px;border-radius:4px}
-form.inline{display:flex;gap:4px;align-items:center} form.inline input{width:90px}
-label.org{display:block;padding:8px;border:1px solid #e3e8ec;border-radius:4px;margin:6px 0}
-.muted{color:#60707d;font-size:.9em}
-"""
-
-
-def page(title: str, body: str, status: int = 200) -> Response:
-    html = (f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{escape(title)}</title>"
-            f"<meta name='viewport' content='width=device-width, initial-scale=1'><style>{STYLE}</style></head>"
-            f"<body><header><b>Xero</b><span>Sandbox — not the real Xero</span></header><main>{body}</main></body></html>")
-    return Response(html, status=status, mimetype="text/html")
-
-
-def error_page(title: str, detail: str) -> Response:
-    return page(title, f"<div class='card'><h1>{escape(title)}</h1><p class='error'>{escape(detail)}</p></div>", 400)
-
-
-SCOPE_TEXT = {
-    "openid": "Verify your identity", "profile": "See your name", "email": "See your email address",
-    "offline_access": "Keep access when you are not using the app",
-    "accounting.contacts": "View and manage your contacts", "accounting.contacts.read": "View your contacts",
-    "accounting.settings": "View and manage your organisation settings",
-    "accounting.settings.read": "View your organisation settings",
-    "accounting.transactions": "View and manage your business transactions",
-    "accounting.transactions.read": "View your business transactions",
-    "accounting.invoices": "View and manage your invoices, bills and items",
-    "accounting.invoices.read": "View your invoices, bills and items",
-    "accounting.payments": "View and manage your payments", "accounting.payments.read": "View your payments",
-}
-
-
-def consent_page(sb, form, organisations, scopes, error: str | None = None) -> Response:
-    keep = ("response_type", "client_id", "redirect_uri", "scope", "state", "code_challenge",
-            "code_challenge_method", "nonce")
-    hidden = "".join(f"<input type='hidden' name='{k}' value='{escape(form.get(k, ''), quote=True)}'>"
-                     for k in keep if form.get(k) is not None)
-    chosen = set(form.getlist("tenant")) if error is None and form.getlist("tenant") else set()
-    boxes = "".join(
-        f"<label class='org'><input type='checkbox' name='tenant' value='{o['tenant_id']}'"
-        f"{' checked' if (o['tenant_id'] in chosen or (not chosen and i == 0 and error is None)) else ''}> "
-        f"{escape(o['name'])}</label>" for i, o in enumerate(organisations))
-    items = "".join(f"<li>{escape(SCOPE_TEXT.get(s, s))} <span class='muted'>({escape(s)})</span></li>" for s in scopes)
-    problem = f"<p class='error' role='alert'>{escape(error)}</p>" if error else ""
-    body = f"""
-<div class='card'>
-  <p class='muted'>Signed in as {escape(sb_user())} (sandbox)</p>
-  <h1>Factory wants to connect to Xero</h1>
-  <p>The app <b>{escape(form.get('client_id', ''))}</b> is asking to:</p>
-  <ul>{items}</ul>
-  {problem}
-  <form method='post' action='/identity/connect/authorize'>
-    {hidden}
-    <fieldset style='border:0;padding:0'><legend><b>Organisations to connect</b></legend>{boxes}</fieldset>
-    <p style='display:flex;gap:8px'>
-      <button type='submit' name='action' value='allow'>Allow access</button>
-      <button type='submit' name='action' value='cancel' class='secondary'>Cancel</button>
-    </p>
-  </form>
-</div>"""
-    return page("Xero | Authorise app", body)
-
+from ..core.html import page
+from ..core.util import loads
 
 def sb_user() -> str:
     from .seed import SANDBOX_USER
@@ -145,10 +71,42 @@ def _contact_row(tenant: str, c: dict) -> str:
     rename = _action(f"{path}/rename", tenant, "Rename", "secondary",
                      f"<input name='name' aria-label='New name for {escape(c['Name'], quote=True)}' "
                      f"value='{escape(c['Name'], quote=True)}' style='width:180px'>")
+    email = _action(f"{path}/email", tenant, "Save email", "secondary",
+                    f"<input name='email' type='email' aria-label='Email of {escape(c['Name'], quote=True)}' "
+                    f"value='{escape(c.get('EmailAddress') or '', quote=True)}' style='width:180px'>")
     status = _action(f"{path}/restore", tenant, "Restore", "secondary") if archived else \
         _action(f"{path}/archive", tenant, "Archive", "secondary")
     return (f"<tr><td>{_contact_details(c)}</td><td>{escape(c.get('EmailAddress') or '')}</td><td>{kinds}</td>"
-            f"<td>{escape(str(c.get('ContactStatus')))}</td><td>{rename}{status}</td></tr>")
+            f"<td>{escape(str(c.get('ContactStatus')))}</td><td>{rename}{email}{status}</td></tr>")
+
+
+def _price(details) -> str:
+    value = (details or {}).get("UnitPrice")
+    return "" if value is None else str(value)
+
+
+def _item_fields(item: dict | None) -> str:
+    """Code, name, description and the two prices of an item, for a form."""
+    item = item or {}
+    label = escape(item.get("Code") or "the new item", quote=True)
+    fields = (("code", "Code", item.get("Code") or "", "90px"), ("name", "Name", item.get("Name") or "", "170px"),
+              ("description", "Description", item.get("Description") or "", "200px"),
+              ("sale_price", "Sale price", _price(item.get("SalesDetails")), "80px"),
+              ("purchase_price", "Purchase price", _price(item.get("PurchaseDetails")), "80px"))
+    return "".join(f"<input name='{name}' aria-label='{words} of {label}' placeholder='{words}' "
+                   f"value='{escape(str(value), quote=True)}' style='width:{width}'>"
+                   for name, words, value, width in fields)
+
+
+def _items(tenant: str, items: list[dict]) -> str:
+    """Every item, each an edit form; and one to create an item."""
+    rows = "".join(
+        f"<tr id='item-{escape(i['ItemID'], quote=True)}'><td>"
+        + _action(f"/ledger/items/{i['ItemID']}/edit", tenant, "Save", "secondary", _item_fields(i)) + "</td></tr>"
+        for i in items) or "<tr><td class='muted'>No items</td></tr>"
+    create = _action("/ledger/items", tenant, "Create item", fields=_item_fields(None))
+    return (f"<h3>Items <span class='muted'>({len(items)})</span></h3>"
+            f"<table class='items'><tbody>{rows}</tbody></table><p>{create}</p>")
 
 
 MISBEHAVIOURS = (("down", "Down (503)"), ("slow", "Slow (5 s a call)"), ("limited", "Over its rate limit (429)"),
@@ -215,6 +173,8 @@ def ledger_page(sb, message: str | None) -> Response:
         contacts = [loads(r["doc"]) for r in store.query(
             "SELECT doc FROM contacts WHERE tenant_id=? ORDER BY updated_ms DESC LIMIT 100", (tenant,))]
         contact_rows = "".join(_contact_row(tenant, c) for c in contacts)
+        items = [loads(r["doc"]) for r in store.query("SELECT doc FROM items WHERE tenant_id=? ORDER BY code",
+                                                      (tenant,))]
         parts.append(f"""
 <section class='card' id='org-{tenant}'>
   <h2>{escape(org['name'])}</h2>
@@ -225,8 +185,10 @@ def ledger_page(sb, message: str | None) -> Response:
   <tbody>{''.join(rows) or "<tr><td colspan='9' class='muted'>No invoices</td></tr>"}</tbody></table>
   <h3>Contacts <span class='muted'>({contact_count}; latest 100 shown)</span></h3>
   <table><thead><tr><th>Name</th><th>Email</th><th>Kind</th><th>Status</th><th></th></tr></thead><tbody>{contact_rows}</tbody></table>
+  {_items(tenant, items)}
 </section>""")
     intro = ("<div class='card'><h1>Sandbox ledger</h1><p>Signed in as " + escape(sb_user()) +
-             " (sandbox). This page plays the bookkeeper's Xero: apply payments here and watch Factory follow.</p></div>")
+             " (sandbox). This page plays the bookkeeper in the package (" + escape(", ".join(sb.face_names)) +
+             ": the same books behind each): apply payments here and watch Factory follow.</p></div>")
     intro += _misbehave(sb)
-    return page("Xero sandbox ledger", intro + "".join(parts))
+    return page("Sandbox ledger", intro + "".join(parts))

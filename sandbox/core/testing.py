@@ -1,7 +1,7 @@
 """Running the sandbox in-process for tests:
 
     with SandboxServer(tmp_path / "sandbox.db", test_controls=True, validate_spec=True) as sandbox:
-        requests.get(f"{sandbox.url}/.well-known/openid-configuration")
+        requests.get(f"{sandbox.face_url('xero')}/.well-known/openid-configuration")
         assert sandbox.spec_violations == []
 """
 from __future__ import annotations
@@ -11,7 +11,7 @@ import threading
 
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from . import create_app
+from .. import create_app
 
 
 def free_port() -> int:
@@ -38,6 +38,10 @@ class SandboxServer:
         self.port = None
         self._server = None
         self._thread = None
+
+    def face_url(self, key: str) -> str:
+        """Where the face of package `key` is served (the sandbox's URL and the face's prefix)."""
+        return f"{self.url}/{key}"
 
     @property
     def sandbox(self):

@@ -29,8 +29,9 @@ def _post(url: str, body: bytes, signature: str, timeout: float = 5.0) -> int:
 
 
 class WebhookSender:
-    def __init__(self, url: str, key: str, clock, retries: int = 3, backoff: float = 0.5):
+    def __init__(self, url: str, key: str, clock, prefix: str = "", retries: int = 3, backoff: float = 0.5):
         self.url, self.key, self.clock = url, key, clock
+        self.prefix = prefix  # where the face is mounted: resource URLs point into it
         self.retries, self.backoff = retries, backoff
         self.queue: queue.Queue = queue.Queue()
         self.sequence = 0
@@ -40,13 +41,16 @@ class WebhookSender:
         self.thread = threading.Thread(target=self._run, name="sandbox-webhooks", daemon=True)
         self.thread.start()
 
-    def event(self, base_url: str, tenant: str, category: str, kind: str, resource_id: str):
+    def event(self, root_url: str, tenant: str, category: str, kind: str, resource_id: str):
         path = "Invoices" if category == "INVOICE" else "Contacts"
         moment = datetime.fromtimestamp(self.clock.now(), tz=timezone.utc)
-        self.queue.put({"resourceUrl": f"{base_url}/api.xro/2.0/{path}/{resource_id}", "resourceId": resource_id,
+        self.queue.put({"resourceUrl": f"{root_url}{self.prefix}/api.xro/2.0/{path}/{resource_id}", "resourceId": resource_id,
                         "tenantId": tenant, "tenantType": "ORGANISATION", "eventCategory": category,
                         "eventType": kind,
                         "eventDateUtc": moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}"})
+
+    def intent_to_receive(self) -> dict:
+        return intent_to_receive(self.url, self.key)
 
     def stop(self):
         self.stopped.set()
