@@ -43,7 +43,7 @@ from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))  # so that `sandbox`, `factory_app` and `tests.xero_flow` import
+    sys.path.insert(0, str(ROOT))  # so that `sandbox`, `factory_app` and `tests.support` import
 
 HARBOUR_ID = "11569994-bd21-5311-9427-ca910d2543de"
 CLIENT_ID, CLIENT_SECRET = "factory-bench", "bench-secret"
@@ -574,7 +574,7 @@ def main(argv=None) -> int:
         )
         from factory_app.services.orgs import sign_up
         from benchmarks.soak import package_settings
-        from tests.xero_flow import consent, local_path
+        from tests.support.consent import consent, local_path
 
         app = create_app({
             "SQLALCHEMY_DATABASE_URI": database.url, "REDIS_URL": redis_url, "WTF_CSRF_ENABLED": False,

@@ -14,8 +14,9 @@ What it does, all on this machine:
 3. starts a real worker (`worker.py`, RQ worker with scheduler) as a subprocess and creates N
    invoices through the service functions (create_order, add_line, update_line,
    set_order_status, create_invoice) in batches, one commit per batch (the commit enqueues the
-   push jobs), a new batch once the worker has half-emptied the queue. Before each batch it queues faults for ~20% of the batch on
-   /api.xro/2.0/Invoices (500, 503, 429, timeouts, dropped connections); it expires the access
+   push jobs), a new batch once all but half a batch are sent. Before each batch it queues
+   faults for ~20% of the calls the batch takes (a call carries up to the adapter's
+   documents_per_call invoices; at least one fault a batch) on /api.xro/2.0/Invoices (500, 503, 429, timeouts, dropped connections); it expires the access
    tokens twice and SIGKILLs the worker three times (its whole process tree: the worker, its
    work-horse in the middle of a job, its scheduler), starting a new worker after each kill;
 4. lets everything settle, running `resend_stuck()` once a minute as `rq cron` would;
@@ -338,7 +339,7 @@ def setup_factory(app, sandbox_url: str, org_name: str = "Soak Fabrication"):
     from factory_app.extensions import db
     from factory_app.models import ExternalLink
     from factory_app.services.orgs import sign_up
-    from tests.xero_flow import consent, local_path
+    from tests.support.consent import consent, local_path
     with app.app_context():
         admin = sign_up(org_name, "Soak Admin", "admin@soak-fabrication.example", PASSWORD)
         db.session.commit()
@@ -431,7 +432,8 @@ def main(argv=None) -> int:
                         help="Factory's calls per minute in the workers (ACCOUNTING_CALLS_PER_MINUTE; default 6000); "
                              "0 keeps Factory's default (58) and starts plain worker.py")
     parser.add_argument("--batch", type=int, default=50, help="invoices per commit (default 50)")
-    parser.add_argument("--fault-rate", type=float, default=0.2)
+    parser.add_argument("--fault-rate", type=float, default=0.2,
+                        help="faults queued per batch, as a share of the calls it takes (at least one; default 0.2)")
     parser.add_argument("--settle-timeout", type=float, default=900)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--keep", action="store_true", help="keep the temp folder (worker logs, databases)")
@@ -476,6 +478,8 @@ def main(argv=None) -> int:
                          instance_path=folder / "worker-instance", budget=args.budget or None,
                          http_timeout=HTTP_TIMEOUT if args.budget else None)
 
+        from factory_app.accounting import REGISTRY
+        per_call = REGISTRY[args.package].documents_per_call
         banner("Push soak")
         print(f"invoices:        {args.invoices}, in commits of {args.batch}")
         print(f"database:        {database.description}")
@@ -486,7 +490,8 @@ def main(argv=None) -> int:
                   "workers (ACCOUNTING_CALLS_PER_MINUTE / ACCOUNTING_HTTP_TIMEOUT in their environment)")
         else:
             print("Factory budget:  Factory's default (58 calls/minute, HTTP timeout 20 s)")
-        print(f"faults:          ~{args.fault_rate:.0%} of each batch on {INVOICES_PATH}, cycling {FAULT_MIX}")
+        print(f"faults:          ~{args.fault_rate:.0%} of each batch's calls ({per_call} invoices a call), at least "
+              f"one a batch, on {INVOICES_PATH}, cycling {FAULT_MIX}")
         print(f"code measured:   {code_version()}")
         print(f"work folder:     {folder}")
 
@@ -513,12 +518,17 @@ def main(argv=None) -> int:
         done = 0
         for b in range(1, batches + 1):
             size = min(batch, n - done)
-            # keep pace with the worker, so each batch's faults land among its own calls
-            # (queued all at once they would all hit the first calls, and the first retries)
+            # keep pace with the sending, so each batch's faults land among its own calls
+            # (queued all at once they would all hit the first calls, and the first retries):
+            # a new batch once all but half a batch of the invoices so far are sent
             paced = time.monotonic() + 60
-            while queue_sizes(app)["queued"] > batch // 2 and time.monotonic() < paced:
+            while push_states(app).get("sent", 0) < done - batch // 2 and time.monotonic() < paced:
                 time.sleep(0.05)
-            want = round(size * args.fault_rate)
+            # the faults are a share of the calls the batch takes (a call carries up to
+            # documents_per_call invoices), at least one a batch: a fault per invoice would
+            # be most of the calls, and every one of them costs the backlog a probe's wait
+            calls = math.ceil(size / per_call)
+            want = max(1, round(calls * args.fault_rate))
             kinds = [FAULT_MIX[(fault_cycle + i) % len(FAULT_MIX)] for i in range(want)]
             fault_cycle += want
             queue_faults(sandbox.url, kinds)
@@ -563,7 +573,7 @@ def main(argv=None) -> int:
                 break
             if now - last_cron >= 60:
                 with app.app_context():
-                    count = resend_stuck()
+                    count = resend_stuck()["pushes"]  # the outbox sweep's counts: pushes and runs given a job
                 cron_runs += 1
                 resent += count
                 last_cron = now

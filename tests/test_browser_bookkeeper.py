@@ -8,7 +8,7 @@ import pytest
 
 from sandbox.core.testing import SandboxServer
 
-from .sandbox_support import CLIENT, HARBOUR_ID, SECRET, Api, connect
+from .support.sandbox import CLIENT, HARBOUR_ID, SECRET, Api, connect
 from .test_browser import browser_page
 
 pytestmark = pytest.mark.browser
@@ -196,7 +196,7 @@ def test_the_bookkeeper_puts_the_package_over_its_rate_limit(books, ledger):
 
 
 def test_the_bookkeeper_revokes_every_refresh_token(books, ledger):
-    from .sandbox_support import refresh
+    from .support.sandbox import refresh
     server, _ = books
     tokens = connect(server.url)
     assert misbehave(ledger, "revoke").startswith("Every refresh token was revoked")

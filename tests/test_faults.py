@@ -88,7 +88,7 @@ def test_a_run_whose_job_is_gone_is_interrupted_and_resumed_not_joined(xero_app,
     with xero_app.app_context():
         redis_connection().flushdb()  # the update Connect queued: its job is lost
         run = db.session.scalar(select(SyncRun))
-        run.status, run.next_page, run.pages_done, run.seen = "running", 2, 1, 1000
+        run.status, run.next_page, run.pages_done, run.seen = "running", "2", 1, 1000
         db.session.commit()
         first_id = run.id
     assert admin.post("/settings/integrations/runs", data={"kind": "sync"}, headers=HTMX).status_code == 200
@@ -100,7 +100,7 @@ def test_a_run_whose_job_is_gone_is_interrupted_and_resumed_not_joined(xero_app,
     with xero_app.app_context():
         old, new = db.session.scalars(select(SyncRun).order_by(SyncRun.id)).all()
         assert old.status == "interrupted" and "Interrupted at page 2" in old.message
-        assert (new.status, new.next_page, new.seen) == ("queued", 2, 1000)
+        assert (new.status, new.next_page, new.seen) == ("queued", "2", 1000)
         assert "Resumed after an interruption at page 2" in new.message
         assert job_alive(runs.job_id(new))
         assert runs.run_job(old.id) == "nothing to do"  # an old retry of it does nothing

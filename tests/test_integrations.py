@@ -18,7 +18,7 @@ from factory_app.extensions import db
 from factory_app.models import AccountingConnection, ExternalLink, PendingAuthorisation
 
 from .conftest import PASSWORD, make_app
-from .xero_flow import consent, local_path, query
+from .support.consent import consent, local_path, query
 
 CALLBACK = "http://localhost/settings/integrations/xero/callback"
 # the Harbour organisation's accounts and tax rates, as an administrator maps them

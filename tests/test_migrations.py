@@ -85,3 +85,39 @@ def test_a_bookmark_is_kept_per_list_in_utc():
     assert connection.bookmark("customers") == datetime(2026, 12, 1, 22, 30, tzinfo=timezone.utc)
     connection.set_bookmark("vendors", None)
     assert connection.bookmark("vendors") is None and connection.bookmark("items") is None
+
+
+def test_a_runs_page_number_becomes_its_cursor_and_back(app, tenant):
+    """Migration 0018 on a database of the release before it: a run's next page (a
+    number) becomes the adapter's cursor (its text; page 1 and 0, the list's start, no
+    cursor), and a downgrade turns cursors that are numbers back into them (others: 1)."""
+    from flask_migrate import downgrade, upgrade
+    from sqlalchemy import text
+
+    from factory_app.models import SyncRun
+    with app.app_context():
+        db.session.remove()
+        downgrade(revision="0017")
+        try:
+            with db.engine.begin() as conn:
+                for kind, page in (("import_customers", 3), ("import_suppliers", 1), ("sync", 0)):
+                    conn.execute(text(
+                        "INSERT INTO sync_runs (organisation_id, kind, status, next_page, pages_done, seen, created,"
+                        " updated, linked, review, skipped, failed, created_at) VALUES (:org, :kind, 'running', :page,"
+                        " 2, 200, 0, 0, 0, 0, 0, 0, CURRENT_TIMESTAMP)"), {"org": tenant.org_id, "kind": kind, "page": page})
+            upgrade()
+            runs = {r.kind: r for r in db.session.scalars(db.select(SyncRun))}
+            assert {k: r.next_page for k, r in runs.items()} == {
+                "import_customers": "3", "import_suppliers": None, "sync": None}
+            runs["sync"].next_page = "skip=400&top=1000"  # another package's cursor
+            db.session.commit()
+            db.session.remove()
+            downgrade(revision="0017")
+            with db.engine.connect() as conn:
+                back = dict(conn.execute(text("SELECT kind, next_page FROM sync_runs")).all())
+            assert back == {"import_customers": 3, "import_suppliers": 1, "sync": 1}
+        finally:
+            db.session.remove()
+            with db.engine.begin() as conn:
+                conn.execute(text("DELETE FROM sync_runs"))
+            upgrade()

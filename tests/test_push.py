@@ -230,9 +230,9 @@ def test_a_bill_for_a_sent_purchase_order(xero_app, ready, tenant):
     assert remote["Type"] == "ACCPAY" and D(str(remote["Total"])) == D("937.31")
 
 
-def test_bills_carry_purchase_tax_and_linked_items_their_own_accounts(xero_app, ready, tenant):
-    """Issue 10 item 13: a bill's GST is GST on expenses (INPUT), never GST on income; a
-    line whose product is linked to an item with its own account takes the item's."""
+def linked_laser(xero_app, tenant) -> tuple[int, str]:
+    """A product linked to the package's laser-cutting item (which has its own sales
+    account, 260): (the product's id, the item's remote id)."""
     from factory_app.accounting import links as link_service
     with xero_app.app_context():
         connection = conn_service.current_connection(tenant.org_id)
@@ -240,10 +240,17 @@ def test_bills_carry_purchase_tax_and_linked_items_their_own_accounts(xero_app, 
         item = db.session.scalar(select(RemoteRecord).where(RemoteRecord.kind == "item", RemoteRecord.code == "LSR-CUT"))
         link_service.link(connection, laser, item.remote_id)
         db.session.commit()
+        return laser.id, item.remote_id
+
+
+def test_bills_carry_purchase_tax_and_linked_items_their_own_accounts(xero_app, ready, tenant):
+    """Issue 10 item 13: a bill's GST is GST on expenses (INPUT), never GST on income; a
+    line whose product is linked to an item with its own account takes the item's."""
+    laser_id, _ = linked_laser(xero_app, tenant)
+    with xero_app.app_context():
         purchase = factories.purchase(tenant.org_id, ready["supplier"],
                                       lines=[(None, "10", "5", "10"), (None, "2", "8", "0")])
         purchase_id, purchase_number = purchase.id, purchase.number
-        laser_id = laser.id
     ready["client"].post(f"/purchases/{purchase_id}/status", data={"action": "send"})
     order_id = invoice_order(xero_app, tenant, ready["customer"],
                              [(laser_id, "100", "3.20", "0", "10"), (None, "1", "50", "0", "0")])
@@ -256,6 +263,27 @@ def test_bills_carry_purchase_tax_and_linked_items_their_own_accounts(xero_app, 
     [sale] = remote_invoices(xero_app, tenant, invoice_number)
     assert [(l.get("ItemCode"), l["TaxType"], l["AccountCode"]) for l in sale["LineItems"]] == \
         [("LSR-CUT", "OUTPUT", "260"), (None, "EXEMPTOUTPUT", "200")]
+
+
+def test_a_documents_lines_carry_the_packages_ids_of_their_tax_account_and_item(xero_app, ready, tenant):
+    """Beside the codes, each line names the synced lists' ids of its tax rate, account and
+    linked item (what QuickBooks and MYOB refer to them by); a line without a linked
+    product has no item id."""
+    laser_id, item_id = linked_laser(xero_app, tenant)
+    order_id = invoice_order(xero_app, tenant, ready["customer"],
+                             [(laser_id, "100", "3.20", "0", "10"), (None, "1", "50", "0", "0")])
+    ready["client"].post(f"/orders/{order_id}/invoice")
+    with xero_app.app_context():
+        connection = conn_service.current_connection(tenant.org_id)
+        ids = {(r.kind, r.code): r.remote_id for r in db.session.scalars(select(RemoteRecord).where(
+            RemoteRecord.kind.in_(("account", "tax_rate"))))}
+        invoice = db.session.scalar(select(Invoice).where(Invoice.order_id == order_id))
+        draft = draft_service.build_draft(connection, "invoice", invoice)
+        assert [(l.item_code, l.item_id, l.tax_code, l.tax_id, l.account_code, l.account_id) for l in draft.lines] == [
+            ("LSR-CUT", item_id, "OUTPUT", ids["tax_rate", "OUTPUT"], "260", ids["account", "260"]),
+            (None, None, "EXEMPTOUTPUT", ids["tax_rate", "EXEMPTOUTPUT"], "200", ids["account", "200"])]
+        assert ids["account", "260"] != "260"  # Xero's AccountID is not its code
+        db.session.rollback()
 
 
 def test_a_document_waits_for_a_reconnect(xero_app, ready, tenant, sandbox):

@@ -460,7 +460,7 @@ def test_a_contact_changed_while_the_list_is_read_does_not_hide_the_next_one(
         wanted = {r.remote_id: f"{r.name} (edited)" for r in customers}
     edited_meanwhile = []
 
-    def contacts_with_an_edit_between_pages(self, session, page=1, modified_since=None, list_name=None):
+    def contacts_with_an_edit_between_pages(self, session, page=None, modified_since=None, list_name=None):
         result = original(self, session, page=page, modified_since=modified_since, list_name=list_name)
         if not edited_meanwhile and result.items:
             # ...and, while Factory reads, edits the first of page 1 again: it moves to the end
@@ -587,9 +587,9 @@ def _while_page_is_read(monkeypatch, number, action):
     from factory_app.accounting.providers.xero import adapter as xero
     original = xero.XeroProvider.contacts
 
-    def contacts(self, session, page=1, modified_since=None, list_name=None):
+    def contacts(self, session, page=None, modified_since=None, list_name=None):
         result = original(self, session, page=page, modified_since=modified_since, list_name=list_name)
-        if page == number:
+        if int(page or 1) == number:
             action(result)
         return result
     monkeypatch.setattr(xero.XeroProvider, "contacts", contacts)
@@ -702,7 +702,7 @@ def test_a_package_that_keeps_customers_and_suppliers_apart_is_read_list_by_list
         def contact_list_for(self, kind):
             return f"{kind}s"
 
-        def contacts(self, session, page=1, modified_since=None, list_name=None):
+        def contacts(self, session, page=None, modified_since=None, list_name=None):
             asked.append((list_name, page, modified_since is not None))
             result = super().contacts(session, page=page, modified_since=modified_since)
             wanted = "is_customer" if list_name == "customers" else "is_supplier"
@@ -726,3 +726,23 @@ def test_a_package_that_keeps_customers_and_suppliers_apart_is_read_list_by_list
     work(xero_app)
     assert last_run(xero_app, "sync").status == "done"
     assert sorted({(name, since) for name, _, since in asked}) == [("customers", True), ("suppliers", True)]
+
+
+def test_pages_come_with_opaque_cursors_and_the_ones_after_them(xero_app, connected, tenant, monkeypatch):
+    """The adapter's page cursor is text the engines pass back as they got it; a page
+    also names the pages after the next one its page count tells of (no more than the
+    package's calls at once), and the last page names none."""
+    from factory_app.accounting.providers.xero import adapter as xero
+
+    monkeypatch.setattr(xero, "PAGE_SIZE", 5)
+    with xero_app.app_context():
+        connection = conn_service.current_connection(tenant.org_id)
+        adapter = get_provider("xero")
+        first = conn_service.call(connection, lambda s: adapter.contacts(s))
+        assert first.page_count >= 4 and first.next_page == "2"
+        assert first.ahead == tuple(str(n) for n in range(3, min(first.page_count, 2 + adapter.concurrent_calls) + 1))
+        second = conn_service.call(connection, lambda s: adapter.contacts(s, page=first.next_page))
+        assert second.next_page == "3" and {c.remote_id for c in second.items}.isdisjoint(c.remote_id for c in first.items)
+        last = conn_service.call(connection, lambda s: adapter.contacts(s, page=str(first.page_count)))
+        assert last.items and last.next_page is None and last.ahead == ()
+        db.session.rollback()

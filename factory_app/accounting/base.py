@@ -204,14 +204,20 @@ class RecordProblem:
 
 @dataclass(frozen=True)
 class Page:
-    """One page of a list read. `bookmark` is what to pass as `modified_since` next time
-    once every page has been stored; `next_page` is None on the last page. `failures`:
-    the page's records that could not be read (the others are in `items`)."""
+    """One page of a list read. `next_page` is the cursor of the page after it, None on
+    the last page: opaque text only its adapter reads (Xero's is a page number,
+    QuickBooks' a STARTPOSITION, MYOB's a `$skip` or its NextPageLink), passed back as
+    `page=` and kept by a run to resume from (at most 500 characters). `ahead`: cursors of
+    the pages after `next_page` that the adapter already knows (from a page count), in
+    order, so the engine may read them before they are needed; empty when it can't know.
+    `bookmark` is what to pass as `modified_since` next time once every page has been
+    stored. `failures`: the page's records that could not be read (the others are in `items`)."""
     items: list
-    next_page: int | None
+    next_page: str | None
     bookmark: datetime | None
     page_count: int | None = None
     failures: list[RecordProblem] = field(default_factory=list)
+    ahead: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -224,6 +230,12 @@ class DocumentLine:
     account_code: str | None
     item_code: str | None
     line_amount: Decimal  # net, as Factory computed it
+    # the package's own ids of the line's tax rate, account and item, from the synced lists
+    # (QuickBooks refers to them by id: TaxCodeRef, AccountRef, ItemRef; MYOB by UID; Xero
+    # by the codes above). None where the synced list doesn't have it.
+    tax_id: str | None = None
+    account_id: str | None = None
+    item_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -346,10 +358,11 @@ class AccountingProvider(ABC):
 
     # reads, page by page, modified since a bookmark
     @abstractmethod
-    def contacts(self, session: "ApiSession", page: int = 1, modified_since: datetime | None = None,
+    def contacts(self, session: "ApiSession", page: str | None = None, modified_since: datetime | None = None,
                  list_name: str | None = None) -> Page:
         """One page of a contact list (`list_name`, one of contact_lists; None: the first),
-        oldest change first."""
+        oldest change first; `page` is a cursor a Page gave as next_page or in ahead (None:
+        the first page)."""
 
     @abstractmethod
     def items(self, session: "ApiSession", modified_since: datetime | None = None) -> Page: ...

@@ -11,7 +11,7 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from ..extensions import db
-from ..models import AccountingConnection, ExternalLink, RemoteRecord
+from ..models import AccountingConnection, ExternalLink, Organisation, RemoteRecord
 from . import connections as conn_service
 from . import mapping as mapping_service
 from .base import DocumentDraft, DocumentLine, Rejected, RetriableError
@@ -41,8 +41,11 @@ def build_draft(connection: AccountingConnection, doc_type: str, doc, new: bool 
     prefix = "sales" if side == "sales" else "purchase"
     account = getattr(connection, f"{prefix}_account_code")
     mapped = {True: getattr(connection, f"{prefix}_tax_taxable"), False: getattr(connection, f"{prefix}_tax_free")}
-    rates = mapping_service.rates_by_code(connection)
+    tax_rates = mapping_service.records(connection, "tax_rate")
+    rates = mapping_service.rates_by_code(connection, tax_rates)
     items = _linked_items(connection, [l.product_id for l in doc.lines if l.product_id])
+    tax_ids = {r.code or r.remote_id: r.remote_id for r in tax_rates}
+    account_ids = {r.code: r.remote_id for r in mapping_service.records(connection, "account") if r.code}
     lines = []
     for line in doc.lines:
         item = items.get(line.product_id) or {}
@@ -51,11 +54,12 @@ def build_draft(connection: AccountingConnection, doc_type: str, doc, new: bool 
             tax_code = own_tax  # the item's own tax type, when it gives the line's rate
         else:
             tax_code = _tax_code(rates, side, mapped[line.tax_rate > 0], line.tax_rate)
+        account_code = item.get(f"{prefix}_account_code") or account
         lines.append(DocumentLine(
             description=line.description or (line.product.name if line.product else "Item"),
             quantity=line.quantity, unit_price=line.unit_price, discount_percent=line.discount_percent,
-            tax_code=tax_code, account_code=item.get(f"{prefix}_account_code") or account,
-            item_code=item.get("code"), line_amount=line.line_subtotal))
+            tax_code=tax_code, account_code=account_code, item_code=item.get("code"), line_amount=line.line_subtotal,
+            tax_id=tax_ids.get(tax_code), account_id=account_ids.get(account_code), item_id=item.get("remote_id")))
     if not lines:
         raise Rejected("The document has no lines.")
     approved = connection.approve_documents if new else None
@@ -64,7 +68,6 @@ def build_draft(connection: AccountingConnection, doc_type: str, doc, new: bool 
         return DocumentDraft(kind="sales_invoice", contact_remote_id=link.remote_id, number=doc.number if ours and new else None,
                              reference=doc.reference, issue_date=doc.issue_date, due_date=doc.due_date,
                              currency=doc.currency, lines=tuple(lines), approved=approved)
-    from ..models import Organisation
     org = db.session.get(Organisation, doc.organisation_id)
     due = doc.expected_date or (doc.order_date + timedelta(days=org.payment_terms_days))
     return DocumentDraft(kind="bill", contact_remote_id=link.remote_id, number=doc.number if ours and new else None,
@@ -73,13 +76,13 @@ def build_draft(connection: AccountingConnection, doc_type: str, doc, new: bool 
 
 
 def _linked_items(connection: AccountingConnection, product_ids: list[int]) -> dict[int, dict]:
-    """product id -> what the synced list keeps of its linked item (code, its own accounts
-    and tax types), for the products given; one query."""
+    """product id -> what the synced list keeps of its linked item (its id and code, its
+    own accounts and tax types), for the products given; one query."""
     if not product_ids:
         return {}
     items = {}
-    for product_id, code, data in db.session.execute(
-            select(ExternalLink.local_id, RemoteRecord.code, RemoteRecord.data)
+    for product_id, remote_id, code, data in db.session.execute(
+            select(ExternalLink.local_id, RemoteRecord.remote_id, RemoteRecord.code, RemoteRecord.data)
             .join(RemoteRecord, RemoteRecord.remote_id == ExternalLink.remote_id)
             .where(ExternalLink.organisation_id == connection.organisation_id, ExternalLink.local_type == "product",
                    ExternalLink.remote_org_id == connection.remote_org_id, ExternalLink.local_id.in_(product_ids),
@@ -89,7 +92,7 @@ def _linked_items(connection: AccountingConnection, product_ids: list[int]) -> d
             details = json.loads(data or "{}")
         except ValueError:
             details = {}
-        items[product_id] = {**(details if isinstance(details, dict) else {}), "code": code}
+        items[product_id] = {**(details if isinstance(details, dict) else {}), "code": code, "remote_id": remote_id}
     return items
 
 

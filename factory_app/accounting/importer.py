@@ -237,7 +237,7 @@ def apply_contact(party: Party, contact: RemoteContact, fill_only: bool = False)
     return changed
 
 
-READ_AHEAD = 2  # pages requested before they are needed (Xero allows 5 calls at once)
+READ_AHEAD = 2  # pages in flight at once: the one needed next and one more (never past the adapter's concurrent_calls)
 
 
 RECHECK_CONNECTION = 1.0  # seconds: an import notices a disconnect made meanwhile within about this long
@@ -247,20 +247,22 @@ def import_contacts(run: SyncRun, connection: AccountingConnection, local_type: 
     adapter = get_provider(connection.provider)
     contact_list = adapter.contact_list_for(local_type)  # its own bookmark: set once it is read whole
     label = "customers" if local_type == "customer" else "suppliers"
-    page_number = run.next_page or 1
-    whole_list_here = page_number == 1  # a resumed import can't know what shifted before it
-    with ThreadPoolExecutor(max_workers=READ_AHEAD, thread_name_prefix="read-ahead") as reader:
+    cursor = run.next_page  # the page to read (the adapter's cursor; None: the first)
+    whole_list_here = cursor is None  # a resumed import can't know what shifted before it
+    in_flight = max(1, min(READ_AHEAD, adapter.concurrent_calls))
+    with ThreadPoolExecutor(max_workers=in_flight, thread_name_prefix="read-ahead") as reader:
         # Pages are read while earlier ones are stored, up to READ_AHEAD at once, so the
         # package is never idle waiting for Factory. Only pages the list is known to have
-        # (its page count) are asked for ahead: the calls stay one per page.
-        ahead: dict[int, Callable[[], tuple[Page, dict[str, _Prepared]]]] = {}
+        # (the adapter's Page.ahead, from its page count) are asked for ahead: the calls
+        # stay one per page.
+        ahead: dict[str | None, Callable[[], tuple[Page, dict[str, _Prepared]]]] = {}
 
-        def read(number: int) -> None:
-            if number not in ahead:
-                ahead[number] = conn_service.call_ahead(
-                    connection, lambda s: _prepared_page(adapter.contacts(s, page=number, list_name=contact_list),
+        def read(at: str | None) -> None:
+            if at not in ahead:
+                ahead[at] = conn_service.call_ahead(
+                    connection, lambda s: _prepared_page(adapter.contacts(s, page=at, list_name=contact_list),
                                                           local_type), reader)
-        read(page_number)
+        read(cursor)
         # loaded while the first page is on its way: the local records, the synced list's stamps
         matcher = _Matcher(connection, local_type)
         stamps = contact_stamps(connection)
@@ -271,18 +273,20 @@ def import_contacts(run: SyncRun, connection: AccountingConnection, local_type: 
         with gc_frozen(), loaded_across_commits(db.session()):
             shifts = ShiftWatch()
             checked = time.monotonic()
-            while page_number:
-                run.stage = f"Reading {label}, page {page_number}"
-                page, prepared = ahead.pop(page_number)()
+            more = True
+            while more:
+                run.stage = f"Reading {label}, page {run.pages_done + 1}"
+                page, prepared = ahead.pop(cursor)()
                 # whether an unreadable contact is one of this kind can't be read either: logged
                 log_unreadable(run, adapter.display_name, "contact", page.failures, unreadable, local_type)
-                next_number = shifts.next_page(page)
-                if next_number:
-                    if next_number <= page_number:  # a new pass: what was read ahead belongs to the last one
+                passes = shifts.passes
+                more, next_cursor = shifts.next_page(page)
+                if more:
+                    if shifts.passes != passes:  # a new pass: what was read ahead belongs to the last one
                         ahead.clear()
-                    read(next_number)
-                    for number in range(next_number + 1, min(next_number + READ_AHEAD, (page.page_count or 0) + 1)):
-                        read(number)
+                    read(next_cursor)
+                    for later in page.ahead[:in_flight - 1] if shifts.passes == passes else ():
+                        read(later)
                 with db.session.no_autoflush:
                     changed = remember_contacts(connection, page.items, stamps)
                     # a contact met before in this run (a re-read pass) counts once, and is
@@ -301,8 +305,8 @@ def import_contacts(run: SyncRun, connection: AccountingConnection, local_type: 
                 matcher.write_page()
                 run.pages_done += 1
                 run.total_pages = page.page_count or run.total_pages
-                run.next_page = next_number or 0
-                if not next_number and whole_list_here and shifts.settled and page.bookmark:
+                run.next_page = next_cursor if more else None
+                if not more and whole_list_here and shifts.settled and page.bookmark:
                     # every contact has been read (oldest change first), the list and every
                     # linked record of both kinds are up to date: the next sync starts here
                     # (unless a sync meanwhile got further: read as stored now)
@@ -315,7 +319,7 @@ def import_contacts(run: SyncRun, connection: AccountingConnection, local_type: 
                     # the connection, though, is read again now and then: a disconnect shows
                     db.session.expire(connection)
                     checked = time.monotonic()
-                page_number = next_number
+                cursor = next_cursor
     run.stage = "Finished"
 
 
@@ -334,7 +338,8 @@ class ShiftWatch:
         self.met: set[str] = set()
         self.first_met: set[str] = set()
 
-    def next_page(self, page) -> int | None:
+    def next_page(self, page) -> tuple[bool, str | None]:
+        """(whether a page follows, its cursor: None for the first page of a new pass)."""
         ids = [c.remote_id for c in page.items]
         self.shifted = self.shifted or not self.seen.isdisjoint(ids)
         self.seen.update(ids)
@@ -342,8 +347,8 @@ class ShiftWatch:
         self.met.update(ids)
         if page.next_page is None and self.shifted and self.passes < self.PASSES:
             self.passes, self.seen, self.shifted = self.passes + 1, set(), False
-            return 1
-        return page.next_page
+            return True, None
+        return page.next_page is not None, page.next_page
 
     @property
     def settled(self) -> bool:

@@ -123,6 +123,9 @@ def _rate(record: RemoteRecord) -> Decimal:
         return Decimal("0")
 
 
-def rates_by_code(connection: AccountingConnection) -> dict[str, tuple[Decimal, bool, bool]]:
-    """code -> (rate, applies to sales, applies to purchases), for building documents."""
-    return {r.code or r.remote_id: (_rate(r), r.is_customer, r.is_supplier) for r in records(connection, "tax_rate")}
+def rates_by_code(connection: AccountingConnection, tax_rates: list[RemoteRecord] | None = None
+                  ) -> dict[str, tuple[Decimal, bool, bool]]:
+    """code -> (rate, applies to sales, applies to purchases), for building documents (of
+    `tax_rates` when the caller has read them already)."""
+    return {r.code or r.remote_id: (_rate(r), r.is_customer, r.is_supplier)
+            for r in (records(connection, "tax_rate") if tax_rates is None else tax_rates)}

@@ -23,6 +23,7 @@ from ..models import ACTIVE, AccountingConnection, DocumentPush, SyncRun
 from ..models.types import utcnow
 from . import connections as conn_service
 from . import provider as get_provider
+from . import pushes
 from . import runs as run_service
 from . import tasks
 from .base import ProviderError, RetriableError
@@ -35,7 +36,6 @@ PROBE_EVERY = (1, 2, 3, 5, 10)  # seconds between probes (a lone 5xx costs a sec
 def sweep() -> dict[str, int]:
     """Give every push and run left without a live job one. Safe to run at any time, in
     any process, twice: each job finds out whether its work is still to do."""
-    from . import push as push_service
     counts = {"pushes": 0, "runs": 0}
     settled = utcnow() - GRACE
     known: dict[str, bool] = {}
@@ -47,7 +47,7 @@ def sweep() -> dict[str, int]:
     for push in db.session.scalars(select(DocumentPush).where(
             DocumentPush.state == "queued", DocumentPush.updated_at < settled).order_by(DocumentPush.id)):
         if not alive(push.job_id):
-            push_service.requeue(push)
+            pushes.requeue(push)
             counts["pushes"] += 1
     for run in db.session.scalars(select(SyncRun).where(
             SyncRun.status.in_(("queued", "running")), SyncRun.created_at < settled).order_by(SyncRun.id)):
@@ -108,7 +108,6 @@ def probe(connection_id: int, attempt: int = 0) -> str:
 def resume(connection: AccountingConnection) -> int:
     """One push job per kind of document waiting for this connection: it sends its own
     push and batches the others."""
-    from . import push as push_service
     started = 0
     for doc_type in ("invoice", "purchase"):
         first = db.session.scalar(select(DocumentPush).where(
@@ -116,7 +115,7 @@ def resume(connection: AccountingConnection) -> int:
             DocumentPush.to(connection), DocumentPush.doc_type == doc_type,
             DocumentPush.state == "queued").order_by(DocumentPush.id))
         if first is not None:
-            push_service.requeue(first)
+            pushes.requeue(first)
             started += 1
     db.session.commit()
     return started

@@ -15,19 +15,18 @@ import secrets
 from datetime import timedelta
 
 from redis.exceptions import RedisError
-from rq import Retry
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import flag_modified
 
 from ..extensions import db
-from ..jobs import enqueue_after_commit, job_alive, job_context, kept_lock, queue
+from ..jobs import job_alive, job_context, kept_lock, queue
 from ..models import ACTIVE, AccountingConnection, DocumentPush
 from ..models.types import utcnow
 from ..money import format_money
 from . import connections as conn_service
 from . import provider as get_provider
-from . import outbox
+from . import outbox, pushes
 from . import tasks
 from .drafts import build_draft
 from .payments import refresh_payment_job, store_payment_state  # the first: a path earlier releases queued (tasks.OLD_PATHS)
@@ -71,23 +70,9 @@ def request_push(doc_type: str, doc, *, only_if_sent: bool = False, force: bool 
     return push
 
 
-JOB_RETRY = Retry(max=3, interval=[10, 30, 60])  # a database or Redis error in the job itself
-
-
-def _enqueue(push: DocumentPush, version: int) -> None:
-    """One job per request to send, named on the push (the outbox sweep gives a push
-    whose job is gone a new one); the same request enqueued twice runs once (and a job
-    run twice finds its push sent)."""
-    push.job_id = f"push-{push.id}-v{version}-{secrets.token_hex(4)}"
-    push.next_attempt_at = None
-    enqueue_after_commit(tasks.PUSH_DOCUMENTS, push.id, job_id=push.job_id, unique=True,
-                         retry=JOB_RETRY)
-
-
-def requeue(push: DocumentPush) -> None:
-    """The outbox sweep: this push waits with no live job (Redis lost it, its worker was
-    killed between commit and enqueue): a new one. No attempt is counted: none was made."""
-    _enqueue(push, push.wanted_version)
+JOB_RETRY = pushes.JOB_RETRY  # where a push is enqueued: pushes.py (the outbox and this module both use it)
+_enqueue = pushes.enqueue
+requeue = pushes.requeue  # the outbox's, and earlier callers'
 
 
 def resume_waiting(organisation_id: int) -> int:

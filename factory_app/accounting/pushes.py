@@ -5,15 +5,36 @@ panel all ask) and forgotten when a push is made or the session rolls back.
 from __future__ import annotations
 
 
+import secrets
+
 from flask import g, has_request_context
+from rq import Retry
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from ..extensions import db
+from ..jobs import enqueue_after_commit
 from ..models import AccountingConnection, DocumentPush, Invoice, PurchaseOrder
+from . import tasks
 
 
 DOC_TYPES = {"invoice": Invoice, "purchase": PurchaseOrder}
+JOB_RETRY = Retry(max=3, interval=[10, 30, 60])  # a database or Redis error in the job itself
+
+
+def enqueue(push: DocumentPush, version: int) -> None:
+    """One job per request to send, named on the push (the outbox sweep gives a push
+    whose job is gone a new one); the same request enqueued twice runs once (and a job
+    run twice finds its push sent)."""
+    push.job_id = f"push-{push.id}-v{version}-{secrets.token_hex(4)}"
+    push.next_attempt_at = None
+    enqueue_after_commit(tasks.PUSH_DOCUMENTS, push.id, job_id=push.job_id, unique=True, retry=JOB_RETRY)
+
+
+def requeue(push: DocumentPush) -> None:
+    """The outbox sweep: this push waits with no live job (Redis lost it, its worker was
+    killed between commit and enqueue): a new one. No attempt is counted: none was made."""
+    enqueue(push, push.wanted_version)
 
 
 def push_for(doc_type: str, doc, to: AccountingConnection | None = None) -> DocumentPush | None:

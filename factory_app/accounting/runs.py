@@ -84,7 +84,7 @@ def resume_interrupted(run: SyncRun, user_id: int | None = None) -> SyncRun:
     """A run whose job is gone (Redis lost it, its worker was killed): it is marked
     interrupted, and a new run of the same kind goes on from where it stopped (the page
     it was at, its counts so far; what was stored stays stored). Both say so in the log."""
-    at = run.next_page or 1
+    at = run.pages_done + 1
     resumed = SyncRun(organisation_id=run.organisation_id, connection_id=run.connection_id, kind=run.kind,
                       subject_id=run.subject_id, requested_by_id=user_id or run.requested_by_id, status="queued",
                       stage=f"Resuming at page {at}", next_page=run.next_page, pages_done=run.pages_done,

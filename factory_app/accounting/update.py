@@ -74,15 +74,17 @@ def _update_contacts(run: SyncRun, connection: AccountingConnection, adapter, co
     """The contacts of one list changed since its bookmark: the synced list and the
     records linked to them updated, page by page, the bookmark moved on after each."""
     since = connection.bookmark(contact_list)  # fixed for this pass, so the pages stay stable
-    page_number = 1
+    cursor, more, number = None, True, 1
     shifts = ShiftWatch()
-    while page_number:
+    while more:
         which = f" ({contact_list})" if len(adapter.contact_lists) > 1 else ""
-        run.stage = f"Contacts changed since the last update{which}, page {page_number}"
+        run.stage = f"Contacts changed since the last update{which}, page {number}"
         page = conn_service.call(connection, lambda s: adapter.contacts(
-            s, page=page_number, modified_since=since, list_name=contact_list))
+            s, page=cursor, modified_since=since, list_name=contact_list))
         log_unreadable(run, adapter.display_name, "contact", page.failures, unreadable)
-        next_number = shifts.next_page(page)
+        passes = shifts.passes
+        more, cursor = shifts.next_page(page)
+        number = 1 if shifts.passes != passes else number + 1
         with db.session.no_autoflush:
             changed = remember_contacts(connection, page.items)
             run.seen += len(shifts.first_met)  # once, a re-read pass or not
@@ -97,11 +99,10 @@ def _update_contacts(run: SyncRun, connection: AccountingConnection, adapter, co
             # pages come oldest change first: once this page is stored, a resumed sync
             # may start after it
             connection.set_bookmark(contact_list, page.bookmark)
-        if next_number is None and not shifts.settled:
+        if not more and not shifts.settled:
             # still shifting after every pass: the next update reads this stretch again
             connection.set_bookmark(contact_list, since)
         db.session.commit()
-        page_number = next_number
 
 
 def _ids(problems: list[RecordProblem]) -> set[str]:

@@ -48,7 +48,8 @@ class SyncRun(db.Model):
     kind: Mapped[str] = mapped_column(String(30))  # import_customers, import_suppliers, sync, create_contact
     status: Mapped[str] = mapped_column(String(20), default="queued")  # queued running done failed
     stage: Mapped[str | None] = mapped_column(String(100))
-    next_page: Mapped[int] = mapped_column(default=1)
+    # where an interrupted run goes on: the adapter's cursor of the next page (None: the first)
+    next_page: Mapped[str | None] = mapped_column(String(500))
     pages_done: Mapped[int] = mapped_column(default=0)
     total_pages: Mapped[int | None]
     seen: Mapped[int] = mapped_column(default=0)

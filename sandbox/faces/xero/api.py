@@ -185,15 +185,19 @@ def register(app: Flask, sb) -> None:
 
     # --- accounting: contacts ------------------------------------------------------------
 
-    def contact_writes(mode, path_id=None):
+    def writes(field: str, noun: str, save, out, error_flag: str, mode: str, path_id=None):
+        """A PUT or POST of a list's records (`field`: Contacts, Invoices), each saved by
+        the books in `mode`; one record only when the path names it."""
         body, failure = read_body()
         if failure:
             return failure
-        elements = wrapped(body, "Contacts")
+        elements = wrapped(body, field)
         if path_id and len(elements) != 1:
-            return validation_error([{"ValidationErrors": [{"Message": "Send exactly one contact."}]}])
-        return write(lambda: batch(elements, lambda e: books.save_contact(store, g.tenant, e, mode, path_id),
-                                   books.contact_out, "Contacts", "HasValidationErrors"))
+            return validation_error([{"ValidationErrors": [{"Message": f"Send exactly one {noun}."}]}])
+        return write(lambda: batch(elements, lambda e: save(store, g.tenant, e, mode, path_id), out, field, error_flag))
+
+    def contact_writes(mode, path_id=None):
+        return writes("Contacts", "contact", books.save_contact, books.contact_out, "HasValidationErrors", mode, path_id)
 
     @app.put(f"{API}/Contacts")
     def create_contacts():
@@ -231,14 +235,7 @@ def register(app: Flask, sb) -> None:
         return json_response(envelope(Invoices=[books.invoice_out(doc)]))
 
     def invoice_writes(mode, path_id=None):
-        body, failure = read_body()
-        if failure:
-            return failure
-        elements = wrapped(body, "Invoices")
-        if path_id and len(elements) != 1:
-            return validation_error([{"ValidationErrors": [{"Message": "Send exactly one invoice."}]}])
-        return write(lambda: batch(elements, lambda e: books.save_invoice(store, g.tenant, e, mode, path_id),
-                                   books.invoice_out, "Invoices", "HasErrors"))
+        return writes("Invoices", "invoice", books.save_invoice, books.invoice_out, "HasErrors", mode, path_id)
 
     @app.put(f"{API}/Invoices")
     def create_invoices():

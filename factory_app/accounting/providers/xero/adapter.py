@@ -150,8 +150,10 @@ class XeroProvider(AccountingProvider):
     # Each record is read on its own: one that Xero sends in a shape its types don't allow
     # is left out of the page and reported in Page.failures; the rest of the page is kept.
 
-    def contacts(self, session, page=1, modified_since=None, list_name=None) -> Page:
-        """Xero's one contact list (customers and suppliers flagged on each)."""
+    def contacts(self, session, page=None, modified_since=None, list_name=None) -> Page:
+        """Xero's one contact list (customers and suppliers flagged on each). The cursor is
+        the page number, as text."""
+        page = int(page) if page and str(page).isdigit() and int(page) > 0 else 1
         data = self._api("GET", session, "Contacts", modified_since=modified_since, params={
             "page": page, "pageSize": PAGE_SIZE, "includeArchived": "true", "order": "UpdatedDateUTC ASC"})
         rows = mapping.listed(data, "Contacts")
@@ -162,8 +164,11 @@ class XeroProvider(AccountingProvider):
             raise RetriableError("Xero sent an unreadable answer (pageCount is not a whole number).")
         last = (page >= page_count) if page_count is not None else len(rows) < PAGE_SIZE
         bookmark = max((c.updated_at for c in contacts if c.updated_at), default=modified_since)
-        return Page(items=contacts, next_page=None if last else page + 1, bookmark=bookmark,
-                    page_count=page_count, failures=failures)
+        # the pages after the next one, as far as the page count tells (no further than
+        # Xero's calls at once)
+        later = range(page + 2, min(page_count or 0, page + 1 + self.concurrent_calls) + 1)
+        return Page(items=contacts, next_page=None if last else str(page + 1), bookmark=bookmark,
+                    page_count=page_count, failures=failures, ahead=tuple(str(n) for n in later))
 
     def items(self, session, modified_since=None) -> Page:
         data = self._api("GET", session, "Items", modified_since=modified_since)

@@ -10,7 +10,7 @@ import requests
 from sandbox.core.testing import SandboxServer
 from sandbox.core.util import loads
 
-from .sandbox_support import CLIENT, HARBOUR_ID, SECRET, Api, api_for, control, server  # noqa: F401
+from ..support.sandbox import CLIENT, HARBOUR_ID, SECRET, Api, api_for, control, server  # noqa: F401
 
 
 def body(response) -> dict:

@@ -6,7 +6,7 @@ import json
 
 import requests
 
-from .sandbox_support import (CALLBACK, CLIENT, HARBOUR_ID, SCOPE, SECOND_ID, Api, authorise, connect, control,
+from ..support.sandbox import (CALLBACK, CLIENT, HARBOUR_ID, SCOPE, SECOND_ID, Api, authorise, connect, control,
                               exchange, pkce_pair, query, refresh, server)  # noqa: F401
 
 

@@ -19,7 +19,7 @@ import requests
 
 from sandbox.core.testing import SandboxServer, free_port
 
-from .sandbox_support import CLIENT, HARBOUR_ID, SECRET, Api, api_for, connect, control, server  # noqa: F401
+from ..support.sandbox import CLIENT, HARBOUR_ID, SECRET, Api, api_for, connect, control, server  # noqa: F401
 
 KEY = "webhook-signing-key"
 
@@ -173,7 +173,7 @@ def test_server_stop_and_start_again(tmp_path):
 
 def test_command_line_runs_and_stops_on_sigterm(tmp_path):
     port = free_port()
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     env = dict(os.environ, PYTHONPATH=str(root))
     process = subprocess.Popen([sys.executable, "-m", "sandbox", "--port", str(port), "--data",
                                 str(tmp_path / "cli.db")], stdout=subprocess.PIPE, stderr=subprocess.PIPE,

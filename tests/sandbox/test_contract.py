@@ -8,7 +8,7 @@ import requests
 from sandbox.faces.xero import specval
 from sandbox.core.testing import SandboxServer
 
-from .sandbox_support import CLIENT, HARBOUR_ID, SECOND_ID, SECRET, Api, connect, refresh
+from ..support.sandbox import CLIENT, HARBOUR_ID, SECOND_ID, SECRET, Api, connect, refresh
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ import requests
 from sandbox.core.testing import SandboxServer
 from sandbox.core.util import loads
 
-from .sandbox_support import CLIENT, HARBOUR_ID, SECOND_ID, SECRET, Api, api_for, control
+from ..support.sandbox import CLIENT, HARBOUR_ID, SECOND_ID, SECRET, Api, api_for, control
 
 RAW_ID = "0b0b0b0b-1111-4222-8333-444455556666"
 
