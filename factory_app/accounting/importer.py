@@ -285,7 +285,7 @@ def import_contacts(run: SyncRun, connection: AccountingConnection, local_type: 
                     if shifts.passes != passes:  # a new pass: what was read ahead belongs to the last one
                         ahead.clear()
                     read(next_cursor)
-                    for later in page.ahead[:in_flight - 1] if shifts.passes == passes else ():
+                    for later in page.ahead[:in_flight - 1]:  # none after a list's last page
                         read(later)
                 with db.session.no_autoflush:
                     changed = remember_contacts(connection, page.items, stamps)

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..jobs import enqueue_after_commit, job_context
-from ..models import ACTIVE, DocumentPush, Invoice
+from ..models import DocumentPush, Invoice
 from ..models.types import utcnow
 from ..money import format_money
 from . import connections as conn_service
@@ -19,7 +19,7 @@ from . import provider as get_provider
 from .settings import override
 from . import tasks
 from .base import PaymentState, ProviderError, WebhookEvent
-from .pushes import push_for
+from .pushes import its_connection, push_for
 
 
 def store_payment_state(push: DocumentPush, state: PaymentState) -> None:
@@ -40,8 +40,8 @@ def refresh_payment_state(push: DocumentPush, timeout: float | None = None) -> b
     """Read the invoice's payment state from the package; False when it can't be reached."""
     if push.remote_id is None:
         return False
-    connection = conn_service.current_connection(push.organisation_id)
-    if connection is None or connection.status != ACTIVE or not push.goes_to(connection):
+    connection = its_connection(push)
+    if connection is None:
         return False
     config = current_app.config if timeout is None else override(current_app.config, connection.provider,
                                                                    "HTTP_TIMEOUT", timeout)

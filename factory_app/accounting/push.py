@@ -21,16 +21,16 @@ from sqlalchemy.orm.attributes import flag_modified
 
 from ..extensions import db
 from ..jobs import job_alive, job_context, kept_lock, queue
-from ..models import ACTIVE, AccountingConnection, DocumentPush
+from ..models import AccountingConnection, DocumentPush
 from ..models.types import utcnow
 from ..money import format_money
 from . import connections as conn_service
 from . import provider as get_provider
-from . import outbox, pushes
+from . import outbox
 from . import tasks
 from .drafts import build_draft
 from .payments import refresh_payment_job, store_payment_state  # the first: a path earlier releases queued (tasks.OLD_PATHS)
-from .pushes import DOC_TYPES, push_for
+from .pushes import DOC_TYPES, JOB_RETRY, enqueue_push, its_connection, push_for
 from .base import DocumentDraft, ReconnectNeeded, Rejected, RetriableError, Unreachable
 
 
@@ -66,13 +66,8 @@ def request_push(doc_type: str, doc, *, only_if_sent: bool = False, force: bool 
     push.state, push.message = "queued", None
     flag_modified(push, "state")  # written even if it reads "queued": a sender may be committing "sent"
     db.session.flush()  # the job needs the row's id
-    _enqueue(push, doc.version)
+    enqueue_push(push, doc.version)
     return push
-
-
-JOB_RETRY = pushes.JOB_RETRY  # where a push is enqueued: pushes.py (the outbox and this module both use it)
-_enqueue = pushes.enqueue
-requeue = pushes.requeue  # the outbox's, and earlier callers'
 
 
 def resume_waiting(organisation_id: int) -> int:
@@ -81,7 +76,7 @@ def resume_waiting(organisation_id: int) -> int:
     for push in db.session.scalars(select(DocumentPush).where(
             DocumentPush.organisation_id == organisation_id, DocumentPush.state.in_(("waiting", "queued")))):
         push.state, push.message = "queued", None
-        _enqueue(push, push.wanted_version)
+        enqueue_push(push, push.wanted_version)
         count += 1
     db.session.flush()
     return count
@@ -119,8 +114,8 @@ def push_document(push_id: int, *also: int) -> str:
         push = db.session.get(DocumentPush, push_id)
         if push is None or db.session.get(DOC_TYPES[push.doc_type], push.doc_id) is None:
             return "gone"
-        connection = conn_service.current_connection(push.organisation_id)
-        if connection is None or connection.status != ACTIVE or not push.goes_to(connection):
+        connection = its_connection(push)
+        if connection is None:
             if push.state == "queued":
                 push.state, push.message = "waiting", "Waiting for the accounting package to be reconnected."
                 db.session.commit()
@@ -347,5 +342,5 @@ def _retry_later(pushes: list[DocumentPush], exc: RetriableError, connection: Ac
         pass  # the outbox sweep finds them without a live job
 
 
-__all__ = ["build_draft", "push_document", "push_for", "refresh_payment_job", "request_push", "requeue",
+__all__ = ["build_draft", "push_document", "push_for", "refresh_payment_job", "request_push",
            "resume_waiting"]

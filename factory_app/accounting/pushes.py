@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 
 from ..extensions import db
 from ..jobs import enqueue_after_commit
-from ..models import AccountingConnection, DocumentPush, Invoice, PurchaseOrder
+from ..models import ACTIVE, AccountingConnection, DocumentPush, Invoice, PurchaseOrder
+from . import connections as conn_service
 from . import tasks
 
 
@@ -22,7 +23,16 @@ DOC_TYPES = {"invoice": Invoice, "purchase": PurchaseOrder}
 JOB_RETRY = Retry(max=3, interval=[10, 30, 60])  # a database or Redis error in the job itself
 
 
-def enqueue(push: DocumentPush, version: int) -> None:
+def its_connection(push: DocumentPush) -> AccountingConnection | None:
+    """The organisation's connection when it is active and the push goes to it (its
+    package and remote organisation); else None: nothing is to be said to the package."""
+    connection = conn_service.current_connection(push.organisation_id)
+    if connection is None or connection.status != ACTIVE or not push.goes_to(connection):
+        return None
+    return connection
+
+
+def enqueue_push(push: DocumentPush, version: int) -> None:
     """One job per request to send, named on the push (the outbox sweep gives a push
     whose job is gone a new one); the same request enqueued twice runs once (and a job
     run twice finds its push sent)."""
@@ -34,7 +44,7 @@ def enqueue(push: DocumentPush, version: int) -> None:
 def requeue(push: DocumentPush) -> None:
     """The outbox sweep: this push waits with no live job (Redis lost it, its worker was
     killed between commit and enqueue): a new one. No attempt is counted: none was made."""
-    enqueue(push, push.wanted_version)
+    enqueue_push(push, push.wanted_version)
 
 
 def push_for(doc_type: str, doc, to: AccountingConnection | None = None) -> DocumentPush | None:

@@ -196,22 +196,24 @@ def register(app: Flask, sb) -> None:
             return validation_error([{"ValidationErrors": [{"Message": f"Send exactly one {noun}."}]}])
         return write(lambda: batch(elements, lambda e: save(store, g.tenant, e, mode, path_id), out, field, error_flag))
 
-    def contact_writes(mode, path_id=None):
-        return writes("Contacts", "contact", books.save_contact, books.contact_out, "HasValidationErrors", mode, path_id)
+    def list_writes(field: str, noun: str, save, out, error_flag: str, exists) -> None:
+        """A list's writes: PUT creates, POST creates or updates, POST /<id> updates the one
+        the path names (404 when there is none)."""
+        def create():
+            return writes(field, noun, save, out, error_flag, "create")
 
-    @app.put(f"{API}/Contacts")
-    def create_contacts():
-        return contact_writes("create")
+        def upsert():
+            return writes(field, noun, save, out, error_flag, "upsert")
 
-    @app.post(f"{API}/Contacts")
-    def update_or_create_contacts():
-        return contact_writes("upsert")
+        def update(record_id):
+            if exists(g.tenant, record_id) is None:
+                return not_found()
+            return writes(field, noun, save, out, error_flag, "update", record_id.lower())
+        app.add_url_rule(f"{API}/{field}", f"create_{noun}s", create, methods=["PUT"])
+        app.add_url_rule(f"{API}/{field}", f"upsert_{noun}s", upsert, methods=["POST"])
+        app.add_url_rule(f"{API}/{field}/<record_id>", f"update_{noun}", update, methods=["POST"])
 
-    @app.post(f"{API}/Contacts/<contact_id>")
-    def update_contact(contact_id):
-        if store.get_contact(g.tenant, contact_id) is None:
-            return not_found()
-        return contact_writes("update", contact_id.lower())
+    list_writes("Contacts", "contact", books.save_contact, books.contact_out, "HasValidationErrors", store.get_contact)
 
     # --- accounting: invoices --------------------------------------------------------------
 
@@ -234,22 +236,7 @@ def register(app: Flask, sb) -> None:
             return raw_one("invoice", "Invoices", invoice_id) or not_found()
         return json_response(envelope(Invoices=[books.invoice_out(doc)]))
 
-    def invoice_writes(mode, path_id=None):
-        return writes("Invoices", "invoice", books.save_invoice, books.invoice_out, "HasErrors", mode, path_id)
-
-    @app.put(f"{API}/Invoices")
-    def create_invoices():
-        return invoice_writes("create")
-
-    @app.post(f"{API}/Invoices")
-    def update_or_create_invoices():
-        return invoice_writes("upsert")
-
-    @app.post(f"{API}/Invoices/<invoice_id>")
-    def update_invoice(invoice_id):
-        if store.get_invoice(g.tenant, invoice_id) is None:
-            return not_found()
-        return invoice_writes("update", invoice_id.lower())
+    list_writes("Invoices", "invoice", books.save_invoice, books.invoice_out, "HasErrors", store.get_invoice)
 
     # --- accounting: payments ------------------------------------------------------------------
 
