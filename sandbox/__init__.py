@@ -8,9 +8,9 @@ Layout: core/ (store, clock, limits, the middleware in front of each face, OAuth
 the test controls, the in-process server for tests), ledger/ (the books and their rules,
 the demo story's seed, the bookkeeper's page), faces/<package>/ (that package's paths,
 shapes, errors and limits over the books, each mounted at /<package>), app.py (the
-wiring). Xero's face: spec vs documented behaviour, where they differ, follows the spec
-for shapes (see faces/xero/). The books still keep their records in Xero's JSON shape
-(ContactID, IsCustomer, LineItems): the next face translates from it.
+wiring). The books' records are package-neutral (snake_case fields, listed in each
+ledger module); every face translates them into its package's shapes and back. Xero's
+face: spec vs documented behaviour, where they differ, follows the spec for shapes.
 This package never imports factory_app.
 """
 from __future__ import annotations

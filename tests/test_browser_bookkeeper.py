@@ -84,6 +84,24 @@ def test_the_bookkeeper_voids_an_unpaid_invoice_and_a_paid_one_offers_no_void(bo
     assert row.locator("button:has-text('Void')").count() == 0  # Xero: remove the payment first
 
 
+def test_the_bookkeeper_credits_part_of_an_invoice(books, ledger):
+    """A credit note for part of an invoice: the invoice owes that much less, the note is
+    a row of its own, and the invoice can no longer be voided."""
+    _, api = books
+    invoice = new_invoice(api, "AUTHORISED", "INV-CREDIT-1")  # 97.00 + 9.70 GST
+    ledger.goto(ledger.url.split("?")[0])
+    row = ledger.locator("tr", has_text="INV-CREDIT-1").first
+    row.get_by_label("Credit amount").fill("26.70")
+    row.locator("button:has-text('Credit')").click()
+    ledger.wait_for_load_state()
+    assert ledger.locator("p.message").inner_text() == "Credit note made and allocated."
+    after = api.get(f"/Invoices/{invoice['InvoiceID']}").json()["Invoices"][0]
+    assert (after["AmountCredited"], after["AmountDue"]) == (26.7, 80)
+    note = ledger.locator(f"#invoice-{after['CreditNotes'][0]['CreditNoteID']}")
+    assert note.locator("> td").nth(1).inner_text() == "Credit note" and "PAID" in note.inner_text()
+    assert ledger.locator("tr", has_text="INV-CREDIT-1").first.locator("button:has-text('Void')").count() == 0
+
+
 def test_the_bookkeeper_renames_a_contact_and_names_show_as_text(books, ledger):
     _, api = books
     contact = new_contact(api)
@@ -164,7 +182,7 @@ def test_the_bookkeeper_sees_a_contacts_phones_addresses_and_people(books, ledge
     contact.locator("summary").click()
     details = contact.locator("ul.details").inner_text()
     assert "Phone: 03 9555 0101" in details
-    assert "Address: 4 Marine Pde, Elwood, VIC, 3184 (STREET)" in details
+    assert "Address: 4 Marine Pde, Elwood, VIC, 3184 (street)" in details
     assert "Person: Jo Tran <jo@bayside.example>" in details
 
 
@@ -259,4 +277,4 @@ def test_the_bookkeeper_edits_an_items_name_and_price(books, ledger):
     row.get_by_label("Sale price of PNL-1200").fill("lots")
     row.locator("button:has-text('Save')").click()
     ledger.wait_for_load_state()
-    assert ledger.locator("p.message").inner_text() == "Not saved: SalesDetails.UnitPrice must be a number of at least 0."
+    assert ledger.locator("p.message").inner_text() == "Not saved: The sale price must be a number of at least 0."

@@ -4,8 +4,8 @@ the registry's line. Outside `factory_app/accounting/providers/<key>/` and the r
 its code (its names and strings; comments and docstrings may use one as an example),
 and no template does: pages show the adapter's display name. The same for the sandbox:
 outside `sandbox/faces/<key>/` and the faces' list (`sandbox/faces/__init__.py`), no
-module names a package (its books still keep records in Xero's field names, which name
-no package; see docs/adding-a-package.md)."""
+module names a package, and the books (sandbox/ledger/) and the core use no field name of
+a face's API: their records are package-neutral, each face translates them."""
 from __future__ import annotations
 
 import ast
@@ -87,3 +87,41 @@ def test_the_check_sees_a_package_named_in_code():
     key = next(iter(REGISTRY))
     code = f'"""Docstring about {key}."""\n# a comment about {key}\nurl = "/webhooks/{key}"\n{key}_timeout = 3\n'
     assert sorted(w for w in _words(ast.parse(code)) if key in w.lower()) == [f"/webhooks/{key}", f"{key}_timeout"]
+
+
+def _spec_field_names(face) -> set[str]:
+    """The compound field names (ContactID, LineItems...) of a face's OpenAPI files."""
+    import re
+
+    import yaml
+    directory = Path(getattr(face.validator, "SPEC_DIR", "") or "/nonexistent")
+    names: set[str] = set()
+
+    def walk(node):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "properties" and isinstance(value, dict):
+                    names.update(value)
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+    for path in sorted(directory.glob("*.yaml")):
+        walk(yaml.safe_load(path.read_text()))
+    return {n for n in names if re.fullmatch(r"[A-Z][a-z]+(?:[A-Z][a-z0-9]*|ID)+", n)}
+
+
+def test_the_books_keep_no_package_shape():
+    """The ledger and the core are package-neutral: no name or string of their code is a
+    field name of a face's API (each face translates the books' records both ways)."""
+    from sandbox.faces import FACES, load
+    fields = set()
+    for key in FACES:
+        fields |= _spec_field_names(load(key))
+    assert len(fields) > 100, "the faces' spec files were not found"
+    found = []
+    for folder in ("ledger", "core"):
+        for path in sorted((ROOT / "sandbox" / folder).rglob("*.py")):
+            found += [f"{path.relative_to(ROOT)}: {word!r}" for word in _words(ast.parse(path.read_text()))
+                      if word in fields]
+    assert found == []

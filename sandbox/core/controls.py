@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 
 from flask import Flask, request
 
-from ..ledger import books, seed
+from ..ledger import contacts, seed
 from .oauth import json_response
 from .util import iso_utc, loads
 
@@ -111,17 +111,18 @@ def register(app: Flask, sb) -> None:
         if store.organisation(tenant) is None:
             return json_response({"error": "unknown tenantId"}, 400)
         count = int(data.get("count") or 0)
-        inserted = books.bulk_contacts(store, tenant, count, int(data.get("customers") or 0),
-                                       int(data.get("suppliers") or 0), int(data.get("both") or 0))
+        inserted = contacts.bulk(store, tenant, count, int(data.get("customers") or 0),
+                                 int(data.get("suppliers") or 0), int(data.get("both") or 0))
         return json_response({"inserted": inserted})
 
     @app.post("/__sandbox/raw-records")
     def store_raw_records():
-        """Store records exactly as given, whatever their shape: {"kind": "contact" | "item" |
-        "account" | "tax_rate" | "invoice", "records": [...] (or "record": one), "tenantId"?}.
-        The API lists them as they are (after its own records; If-Modified-Since, IDs= and
-        where= apply, their change time being when they were stored), and Contacts/{id},
-        Invoices/{id} return them by id. They are off Xero's schema on purpose: the spec
+        """Store records of one face's API exactly as given, whatever their shape: {"kind":
+        one of the face's RAW_KINDS (such as "contact" | "item" | "account" | "tax_rate" |
+        "invoice"), "records": [...] (or "record": one), "tenantId"?, "face"? (a face's key;
+        the first face that keeps raw records by default)}. That face's API lists them as
+        they are (after its own records; its change filters, ids and queries apply, their
+        change time being when they were stored) and returns them by id. They are off the face's schema on purpose: the spec
         checker is shown each answer without them (what they break: sandbox.spec_exempted).
         DELETE (or /__sandbox/reset) removes them."""
         try:
@@ -130,9 +131,13 @@ def register(app: Flask, sb) -> None:
             data = None
         if not isinstance(data, dict):
             return json_response({"error": "the body must be a JSON object"}, 400)
+        keeping = [face for face in sb.faces if getattr(face, "raw", None)]
+        face = next((f for f in keeping if f.KEY == data.get("face", keeping[0].KEY if keeping else None)), None)
+        if face is None:
+            return json_response({"error": "face must be one of " + ", ".join(f.KEY for f in keeping)}, 400)
         kind = data.get("kind")
-        if kind not in books.RAW_KINDS:
-            return json_response({"error": f"kind must be one of {', '.join(books.RAW_KINDS)}"}, 400)
+        if kind not in face.raw.RAW_KINDS:
+            return json_response({"error": f"kind must be one of {', '.join(face.raw.RAW_KINDS)}"}, 400)
         tenant = str(data.get("tenantId") or seed.HARBOUR_ID).lower()
         if store.organisation(tenant) is None:
             return json_response({"error": "unknown tenantId"}, 400)
@@ -143,7 +148,7 @@ def register(app: Flask, sb) -> None:
         else:
             return json_response({"error": 'give the records as "records": [...], or one as "record"'}, 400)
         for value in records:
-            store.put_raw(tenant, kind, books.raw_id(kind, value), value)
+            store.put_raw(face.KEY, tenant, kind, face.raw.raw_id(kind, value), value)
         return json_response({"stored": len(records), "kind": kind})
 
     @app.delete("/__sandbox/raw-records")

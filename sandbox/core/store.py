@@ -1,6 +1,7 @@
 """SQLite storage: one file holds the books of every organisation and the identity state
 (codes, tokens, connections), so the sandbox survives restarts. One connection guarded by
-a lock; documents are stored as JSON (exact decimals) next to indexed columns."""
+a lock; the books' records (package-neutral: sandbox/ledger/) are stored as JSON (exact
+decimals) next to indexed columns. Raw records are a face's own, stored as a test gave them."""
 from __future__ import annotations
 
 import sqlite3
@@ -38,9 +39,13 @@ CREATE TABLE IF NOT EXISTS access_tokens (token TEXT PRIMARY KEY, auth_event_id 
     scope TEXT, expires_at REAL, revoked INTEGER DEFAULT 0);
 CREATE TABLE IF NOT EXISTS idempotency (tenant_id TEXT, key TEXT, status INTEGER, body TEXT, created REAL,
     PRIMARY KEY (tenant_id, key));
-CREATE TABLE IF NOT EXISTS raw_records (seq INTEGER PRIMARY KEY AUTOINCREMENT, tenant_id TEXT, kind TEXT,
-    record_id TEXT, updated_ms INTEGER, doc TEXT);
+CREATE TABLE IF NOT EXISTS raw_records (seq INTEGER PRIMARY KEY AUTOINCREMENT, face TEXT, tenant_id TEXT,
+    kind TEXT, record_id TEXT, updated_ms INTEGER, doc TEXT);
 """
+
+# the records' shape: a file written by an older sandbox (whose books kept one package's
+# JSON) is planted again on opening, since the books are demo data
+FORMAT = "neutral-1"
 
 TABLES = ["orgs", "contacts", "items", "accounts", "taxrates", "invoices", "payments", "auth_events", "codes",
           "connections", "refresh_tokens", "access_tokens", "idempotency", "meta", "raw_records"]
@@ -56,6 +61,9 @@ class Store:
         self.db.row_factory = sqlite3.Row
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
+        if self.meta_table() and self.meta("seeded") and self.meta("format") != FORMAT:
+            self.db.execute("DROP TABLE IF EXISTS raw_records")  # its columns changed with the format
+            self.db.execute("DELETE FROM meta WHERE key='seeded'")
         self.db.executescript(SCHEMA)
         offset = self.meta("clock_offset")
         if offset:
@@ -97,6 +105,9 @@ class Store:
         with self.lock:
             return self.db.execute(sql, args)
 
+    def meta_table(self) -> bool:
+        return self.one("SELECT 1 FROM sqlite_master WHERE type='table' AND name='meta'") is not None
+
     def meta(self, key: str) -> str | None:
         row = self.one("SELECT value FROM meta WHERE key=?", (key,))
         return row["value"] if row else None
@@ -110,52 +121,50 @@ class Store:
     def doc(row) -> dict:
         return loads(row["doc"])
 
-    def put_contact(self, tenant: str, doc: dict):
-        self.run("INSERT OR REPLACE INTO contacts (contact_id, tenant_id, name_lower, email_lower, status, "
-                 "is_customer, is_supplier, updated_ms, doc) VALUES (?,?,?,?,?,?,?,?,?)",
-                 (doc["ContactID"], tenant, (doc.get("Name") or "").strip().lower(),
-                  (doc.get("EmailAddress") or "").strip().lower(), doc.get("ContactStatus", "ACTIVE"),
-                  int(bool(doc.get("IsCustomer"))), int(bool(doc.get("IsSupplier"))), doc["UpdatedDateUTC"],
-                  dumps(doc)))
+    def put_contact(self, tenant: str, record: dict):
+        self.put_contacts_bulk(tenant, [record])
 
-    def put_contacts_bulk(self, tenant: str, docs: list[dict]):
+    def put_contacts_bulk(self, tenant: str, records: list[dict]):
+        """Contacts of the books (sandbox/ledger/contacts.py) with their indexed columns."""
         with self.tx() as db:
             db.executemany(
                 "INSERT OR REPLACE INTO contacts (contact_id, tenant_id, name_lower, email_lower, status, "
                 "is_customer, is_supplier, updated_ms, doc) VALUES (?,?,?,?,?,?,?,?,?)",
-                [(d["ContactID"], tenant, d["Name"].strip().lower(), (d.get("EmailAddress") or "").lower(),
-                  d.get("ContactStatus", "ACTIVE"), int(d["IsCustomer"]), int(d["IsSupplier"]),
-                  d["UpdatedDateUTC"], dumps(d)) for d in docs])
+                [(r["id"], tenant, (r.get("name") or "").strip().lower(), (r.get("email") or "").strip().lower(),
+                  r.get("status", "active"), int(bool(r.get("is_customer"))), int(bool(r.get("is_supplier"))),
+                  r["updated_ms"], dumps(r)) for r in records])
 
     def get_contact(self, tenant: str, contact_id: str) -> dict | None:
         row = self.one("SELECT doc FROM contacts WHERE tenant_id=? AND contact_id=?", (tenant, str(contact_id).lower()))
         return self.doc(row) if row else None
 
-    def put_invoice(self, tenant: str, doc: dict, seq: int | None = None):
+    def put_invoice(self, tenant: str, record: dict, seq: int | None = None):
+        """A document of the books (sandbox/ledger/documents.py): its kind in `type`."""
         self.run("INSERT OR REPLACE INTO invoices (invoice_id, tenant_id, type, number, status, contact_id, "
                  "reference, updated_ms, seq, doc) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                 (doc["InvoiceID"], tenant, doc["Type"], doc.get("InvoiceNumber") or "", doc["Status"],
-                  doc["Contact"]["ContactID"], doc.get("Reference") or "", doc["UpdatedDateUTC"], seq, dumps(doc)))
+                 (record["id"], tenant, record["kind"], record.get("number") or "", record["status"],
+                  record["contact_id"], record.get("reference") or "", record["updated_ms"], seq, dumps(record)))
 
     def get_invoice(self, tenant: str, invoice_id: str) -> dict | None:
         row = self.one("SELECT doc FROM invoices WHERE tenant_id=? AND invoice_id=?", (tenant, str(invoice_id).lower()))
         return self.doc(row) if row else None
 
-    def put_payment(self, tenant: str, doc: dict):
+    def put_payment(self, tenant: str, record: dict):
         self.run("INSERT OR REPLACE INTO payments (payment_id, tenant_id, invoice_id, updated_ms, doc) "
-                 "VALUES (?,?,?,?,?)", (doc["PaymentID"], tenant, doc["Invoice"]["InvoiceID"],
-                                        doc["UpdatedDateUTC"], dumps(doc)))
+                 "VALUES (?,?,?,?,?)", (record["id"], tenant, record["document_id"], record["updated_ms"],
+                                        dumps(record)))
 
-    def put_raw(self, tenant: str, kind: str, record_id: str | None, value) -> None:
-        """A record kept exactly as a test gave it (books.Raw): listed as it is, whatever its shape."""
-        self.run("INSERT INTO raw_records (tenant_id, kind, record_id, updated_ms, doc) VALUES (?,?,?,?,?)",
-                 (tenant, kind, record_id, self.clock.now_ms(), dumps(value)))
+    def put_raw(self, face: str, tenant: str, kind: str, record_id: str | None, value) -> None:
+        """A record of one face's API kept exactly as a test gave it: that face lists it as
+        it is, whatever its shape."""
+        self.run("INSERT INTO raw_records (face, tenant_id, kind, record_id, updated_ms, doc) VALUES (?,?,?,?,?,?)",
+                 (face, tenant, kind, record_id, self.clock.now_ms(), dumps(value)))
 
-    def raw_records(self, tenant: str, kind: str) -> list[tuple[str | None, int, object]]:
-        """(record id, when it was stored in ms, the value) of the raw records of a kind, as stored."""
+    def raw_records(self, face: str, tenant: str, kind: str) -> list[tuple[str | None, int, object]]:
+        """(record id, when it was stored in ms, the value) of a face's raw records of a kind."""
         return [(r["record_id"], r["updated_ms"], loads(r["doc"])) for r in self.query(
-            "SELECT record_id, updated_ms, doc FROM raw_records WHERE tenant_id=? AND kind=? ORDER BY seq",
-            (tenant, kind))]
+            "SELECT record_id, updated_ms, doc FROM raw_records WHERE face=? AND tenant_id=? AND kind=? ORDER BY seq",
+            (face, tenant, kind))]
 
     def organisations(self) -> list[dict]:
         return [dict(tenant_id=r["tenant_id"], name=r["name"]) for r in
@@ -175,4 +184,5 @@ class Store:
             if self.seeder is not None:
                 self.seeder(self, db)
             self.set_meta("seeded", "1")
+            self.set_meta("format", FORMAT)
             self.set_meta("clock_offset", str(self.clock.offset))

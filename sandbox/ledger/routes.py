@@ -1,8 +1,10 @@
 """The bookkeeper's page's actions (Priya, in the package): apply and remove payments,
-approve, void or delete a document, rename, archive or restore a contact, create and
-edit items, remove a connected app, make the package misbehave for a while. Each change goes through the
-books' own rules (books.py) in one transaction, with its webhooks, as the same change
-made in the package would; the page then says what happened."""
+credit an invoice (a credit note allocated to it), approve, void or delete a document,
+rename, archive or restore a contact, create and edit items, remove a connected app,
+make the package misbehave for a while. Each change goes through the books' own rules
+(contacts.py, catalogue.py, documents.py, payments.py, credits.py) in one transaction,
+with its webhooks, as the same change made in the package would; the page then says
+what happened."""
 from __future__ import annotations
 
 from urllib.parse import urlencode
@@ -10,7 +12,8 @@ from urllib.parse import urlencode
 from flask import Flask, Response, request
 
 from ..core.state import Rollback
-from . import books, page
+from ..core.util import parse_day
+from . import catalogue, contacts, credits, documents, page, payments
 
 
 def register(app: Flask, sb) -> None:
@@ -43,13 +46,23 @@ def register(app: Flask, sb) -> None:
     def ledger_payment():
         form = request.form
         tenant, invoice_id = form.get("tenant_id", ""), form.get("invoice_id", "")
-        return bookkeeper(lambda: books.create_payment(store, tenant, {
-            "Invoice": {"InvoiceID": invoice_id}, "Account": {"Code": form.get("account") or "090"},
-            "Date": form.get("date") or None, "Amount": form.get("amount"),
-            "Reference": form.get("reference") or "Ledger page"})[1], "Payment applied.", "Payment refused")
+        try:
+            day = parse_day(form.get("date")) or None
+        except ValueError:
+            return bookkeeper(lambda: ["The date must be a date."], "", "Payment refused")
+        return bookkeeper(lambda: payments.apply(store, tenant, invoice_id, form.get("account") or "090",
+                                                 form.get("amount"), day, form.get("reference") or "Ledger page")[1],
+                          "Payment applied.", "Payment refused")
 
-    INVOICE_ACTIONS = {"approve": ("AUTHORISED", "Approved."), "void": ("VOIDED", "Voided."),
-                       "delete": ("DELETED", "Deleted.")}
+    INVOICE_ACTIONS = {"approve": ("authorised", "Approved."), "void": ("voided", "Voided."),
+                       "delete": ("deleted", "Deleted.")}
+
+    @app.post("/ledger/invoices/<invoice_id>/credit")
+    def ledger_credit(invoice_id):
+        form = request.form
+        return bookkeeper(lambda: credits.credit(store, form.get("tenant_id", ""), invoice_id, form.get("credit"),
+                                                 reason=(form.get("reason") or "").strip())[1],
+                          "Credit note made and allocated.", "Credit refused")
 
     @app.post("/ledger/invoices/<invoice_id>/<action>")
     def ledger_invoice(invoice_id, action):
@@ -57,44 +70,42 @@ def register(app: Flask, sb) -> None:
             return Response("No such action.", status=404, mimetype="text/plain")
         status, done = INVOICE_ACTIONS[action]
         tenant = request.form.get("tenant_id", "")
-        return bookkeeper(lambda: books.save_invoice(store, tenant, {"Status": status}, "update", invoice_id)[1],
-                          done, "Refused")
+        return bookkeeper(lambda: documents.save(store, tenant, {"status": status}, invoice_id)[1], done, "Refused")
 
     @app.post("/ledger/contacts/<contact_id>/<action>")
     def ledger_contact(contact_id, action):
         tenant, form = request.form.get("tenant_id", ""), request.form
-        changes = {"archive": {"ContactStatus": "ARCHIVED"}, "restore": {"ContactStatus": "ACTIVE"},
-                   "rename": {"Name": (form.get("name") or "").strip()},
-                   "email": {"EmailAddress": (form.get("email") or "").strip()}}.get(action)
+        changes = {"archive": {"status": "archived"}, "restore": {"status": "active"},
+                   "rename": {"name": (form.get("name") or "").strip()},
+                   "email": {"email": (form.get("email") or "").strip()}}.get(action)
         if changes is None:
             return Response("No such action.", status=404, mimetype="text/plain")
         done = {"archive": "Archived.", "restore": "Restored.", "rename": "Renamed.", "email": "Email saved."}[action]
-        if action == "rename" and not changes["Name"]:
+        if action == "rename" and not changes["name"]:
             return bookkeeper(lambda: ["A contact needs a name."], done, "Refused")
-        return bookkeeper(lambda: books.save_contact(store, tenant, changes, "update", contact_id)[1], done, "Refused")
+        return bookkeeper(lambda: contacts.save(store, tenant, changes, contact_id)[1], done, "Refused")
 
     def item_fields(form) -> dict:
-        return {"Code": form.get("code", ""), "Name": form.get("name", ""),
-                "Description": form.get("description", ""),
-                "SalesDetails": {"UnitPrice": (form.get("sale_price") or "").strip()},
-                "PurchaseDetails": {"UnitPrice": (form.get("purchase_price") or "").strip()}}
+        return {"code": form.get("code", ""), "name": form.get("name", ""),
+                "description": form.get("description", ""), "sale_price": (form.get("sale_price") or "").strip(),
+                "purchase_price": (form.get("purchase_price") or "").strip()}
 
     @app.post("/ledger/items")
     def ledger_new_item():
         tenant = request.form.get("tenant_id", "")
-        return bookkeeper(lambda: books.save_item(store, tenant, item_fields(request.form))[1], "Item created.",
+        return bookkeeper(lambda: catalogue.save_item(store, tenant, item_fields(request.form))[1], "Item created.",
                           "Not created")
 
     @app.post("/ledger/items/<item_id>/edit")
     def ledger_edit_item(item_id):
         tenant = request.form.get("tenant_id", "")
-        return bookkeeper(lambda: books.save_item(store, tenant, item_fields(request.form), item_id)[1],
+        return bookkeeper(lambda: catalogue.save_item(store, tenant, item_fields(request.form), item_id)[1],
                           "Item saved.", "Not saved")
 
     @app.post("/ledger/payments/<payment_id>/remove")
     def ledger_remove_payment(payment_id):
         tenant = request.form.get("tenant_id", "")
-        return bookkeeper(lambda: books.delete_payment(store, tenant, payment_id)[1], "Payment removed.", "Refused")
+        return bookkeeper(lambda: payments.remove(store, tenant, payment_id)[1], "Payment removed.", "Refused")
 
     SPELLS = {"down": ("503", 1.0, "down (503 to every call)"), "slow": ("timeout", 1.0, "slow (5 s a call)"),
               "limited": ("429", 1.0, "over its rate limit (429 to every call)"),

@@ -1,7 +1,7 @@
-"""The demo books, shaped by JOURNEYS.md: Harbour Sheet Metal's Xero organisation
+"""The demo books, shaped by JOURNEYS.md: Harbour Sheet Metal's organisation in its package
 (contacts matching Factory's demo customers by email, by name only, and one doubtfully;
 one both customer and supplier; many Factory does not know yet; two archived), the
-chart of accounts and GST tax rates a new Australian Xero organisation starts with,
+chart of accounts and GST tax codes a new Australian organisation starts with,
 items, and a few invoices (one part-paid, one paid) and a bill. A second, small
 organisation lets a person pick between two.
 
@@ -34,21 +34,14 @@ ORGANISATIONS = [
 ]
 
 
-def organisation_doc(org: dict, created_ms: int) -> dict:
-    return {
-        "OrganisationID": org["tenant_id"], "APIKey": "", "Name": org["name"], "LegalName": org["legal"],
-        "PaysTax": True, "Version": "AU", "OrganisationType": "COMPANY", "BaseCurrency": "AUD",
-        "CountryCode": "AU", "IsDemoCompany": False, "OrganisationStatus": "ACTIVE",
-        "RegistrationNumber": org["abn"], "TaxNumber": org["abn"], "FinancialYearEndDay": 30,
-        "FinancialYearEndMonth": 6, "SalesTaxBasis": "ACCRUAL", "SalesTaxPeriod": "QUARTERLY1",
-        "DefaultSalesTax": "Tax Exclusive", "DefaultPurchasesTax": "Tax Exclusive",
-        "CreatedDateUTC": f"/Date({created_ms}+0000)/", "OrganisationEntityType": "COMPANY",
-        "Timezone": "AUSEASTERNSTANDARDTIME", "ShortCode": org["short"], "Edition": "BUSINESS", "Class": "STANDARD",
-        "LineOfBusiness": "Sheet metal fabrication",
-        "Addresses": [{"AddressType": "STREET", "AddressLine1": org["line1"], "City": org["city"],
-                       "Region": org["region"], "PostalCode": org["postcode"], "Country": "Australia"}],
-        "Phones": [], "ExternalLinks": [], "PaymentTerms": {},
-    }
+def organisation_record(org: dict, created_ms: int) -> dict:
+    """An organisation of the books (each face shows it its package's way)."""
+    return {"id": org["tenant_id"], "name": org["name"], "legal_name": org["legal"], "short_code": org["short"],
+            "tax_number": org["abn"], "country": "AU", "currency": "AUD", "pays_tax": True,
+            "amounts_default": "exclusive", "line_of_business": "Sheet metal fabrication",
+            "financial_year_end": {"day": 30, "month": 6}, "created_ms": created_ms,
+            "address": {"kind": "street", "lines": [org["line1"]], "city": org["city"], "region": org["region"],
+                        "postcode": org["postcode"], "country": "Australia"}}
 
 
 # (name, email, kind, phone, street (line1, city, region, postcode), person, tax number, status)
@@ -144,99 +137,90 @@ POSTBOX = {"NSW": "2001", "VIC": "3001", "QLD": "4001", "SA": "5001", "WA": "600
            "ACT": "2601", "NT": "0801"}
 
 
-def contact_doc(tenant: str, row, updated_ms: int) -> dict:
+def contact_record(tenant: str, row, updated_ms: int) -> dict:
     name, email, kind, phone, street, person, abn, status = row
     line1, city, region, postcode = street
-    contact_id = sid(tenant, "contact", name)
-    mobile = "04" + str(abs(hash(name)) % 10**8).zfill(8) if False else ""
-    doc = {
-        "ContactID": contact_id, "ContactStatus": status, "Name": name, "EmailAddress": email,
-        "BankAccountDetails": "", "TaxNumber": abn,
-        "Addresses": [
-            {"AddressType": "POBOX", "AddressLine1": f"PO Box {100 + len(name) * 7}", "City": city, "Region": region,
-             "PostalCode": POSTBOX.get(region, postcode), "Country": "Australia"},
-            {"AddressType": "STREET", "AddressLine1": line1, "City": city, "Region": region,
-             "PostalCode": postcode, "Country": "Australia"},
+    record = {
+        "id": sid(tenant, "contact", name), "name": name, "number": "", "first_name": "", "last_name": "",
+        "email": email, "status": status.lower(), "is_customer": kind in ("C", "B"),
+        "is_supplier": kind in ("S", "B"), "tax_number": abn, "account_number": "", "company_number": "",
+        "bank_account": "", "currency": "",
+        "website": "https://" + email.split("@", 1)[1].replace("mail.example", "example") if "@" in email else "",
+        "addresses": [
+            {"kind": "postal", "lines": [f"PO Box {100 + len(name) * 7}"], "city": city, "region": region,
+             "postcode": POSTBOX.get(region, postcode), "country": "Australia", "attention": ""},
+            {"kind": "street", "lines": [line1], "city": city, "region": region, "postcode": postcode,
+             "country": "Australia", "attention": ""},
         ],
-        "Phones": [{"PhoneType": "DEFAULT", "PhoneNumber": phone, "PhoneAreaCode": "", "PhoneCountryCode": "61"},
-                   {"PhoneType": "DDI", "PhoneNumber": "", "PhoneAreaCode": "", "PhoneCountryCode": ""},
-                   {"PhoneType": "FAX", "PhoneNumber": "", "PhoneAreaCode": "", "PhoneCountryCode": ""},
-                   {"PhoneType": "MOBILE", "PhoneNumber": mobile, "PhoneAreaCode": "", "PhoneCountryCode": ""}],
-        "IsSupplier": kind in ("S", "B"), "IsCustomer": kind in ("C", "B"),
-        "ContactPersons": [], "ContactGroups": [], "HasAttachments": False, "HasValidationErrors": False,
-        "Website": "https://" + email.split("@", 1)[1].replace("mail.example", "example") if "@" in email else "",
-        "UpdatedDateUTC": updated_ms,
+        "phones": [{"kind": "default", "number": phone, "area": "", "country": "61"},
+                   {"kind": "direct", "number": "", "area": "", "country": ""},
+                   {"kind": "fax", "number": "", "area": "", "country": ""},
+                   {"kind": "mobile", "number": "", "area": "", "country": ""}],
+        "people": [], "defaults": {}, "groups": [], "updated_ms": updated_ms,
     }
     if person:
         first, last = person
         domain = email.split("@", 1)[1]
-        doc["ContactPersons"] = [{"FirstName": first, "LastName": last,
-                                  "EmailAddress": f"{first.lower()}.{last.lower().replace(chr(39), '')}@{domain}",
-                                  "IncludeInEmails": True}]
-        doc["FirstName"], doc["LastName"] = first, last
-        doc["Phones"][3]["PhoneNumber"] = f"04{(sum(map(ord, name)) * 7919) % 100000000:08d}"
-    return doc
+        record["people"] = [{"first_name": first, "last_name": last,
+                             "email": f"{first.lower()}.{last.lower().replace(chr(39), '')}@{domain}",
+                             "include_in_emails": True}]
+        record["first_name"], record["last_name"] = first, last
+        record["phones"][3]["number"] = f"04{(sum(map(ord, name)) * 7919) % 100000000:08d}"
+    return record
 
 
-# Chart of accounts a new Australian Xero organisation starts with.
-# (code, name, type, tax type, class, system account, enable payments)
+# The chart of accounts a new Australian organisation starts with (its package's standard one).
+# (code, name, type (catalogue.ACCOUNT_TYPES), tax code, system role, takes payments)
 ACCOUNTS = [
-    ("090", "Business Bank Account", "BANK", "BASEXCLUDED", "ASSET", "", True),
-    ("091", "Business Savings Account", "BANK", "BASEXCLUDED", "ASSET", "", True),
-    ("200", "Sales", "REVENUE", "OUTPUT", "REVENUE", "", False),
-    ("260", "Other Revenue", "REVENUE", "OUTPUT", "REVENUE", "", False),
-    ("270", "Interest Income", "REVENUE", "EXEMPTOUTPUT", "REVENUE", "", False),
-    ("300", "Purchases", "DIRECTCOSTS", "INPUT", "EXPENSE", "", False),
-    ("310", "Cost of Goods Sold", "DIRECTCOSTS", "INPUT", "EXPENSE", "", False),
-    ("400", "Advertising", "EXPENSE", "INPUT", "EXPENSE", "", False),
-    ("404", "Bank Fees", "EXPENSE", "EXEMPTEXPENSES", "EXPENSE", "", False),
-    ("408", "Cleaning", "EXPENSE", "INPUT", "EXPENSE", "", False),
-    ("412", "Consulting & Accounting", "EXPENSE", "INPUT", "EXPENSE", "", False),
-    ("416", "Depreciation", "DEPRECIATN", "BASEXCLUDED", "EXPENSE", "", False),
-    ("420", "Entertainment", "EXPENSE", "EXEMPTEXPENSES", "EXPENSE", "", False),
-    ("425", "Freight & Courier", "EXPENSE", "INPUT", "EXPENSE", "", False),
-    ("429", "General Expenses", "EXPENSE", "INPUT", "EXPENSE", "", False),
-    ("433", "Insurance", "EXPENSE", "INPUT", "EXPENSE", "", False),
-    ("445", "Light, Power, Heating", "EXPENSE", "INPUT", "EXPENSE", "", False),
-    ("449", "Motor Vehicle Expenses", "EXPENSE", "INPUT", "EXPENSE", "", False),
-    ("461", "Printing & Stationery", "EXPENSE", "INPUT", "EXPENSE", "", False),
-    ("469", "Rent", "EXPENSE", "INPUT", "EXPENSE", "", False),
-    ("473", "Repairs and Maintenance", "EXPENSE", "INPUT", "EXPENSE", "", False),
-    ("477", "Wages and Salaries", "EXPENSE", "BASEXCLUDED", "EXPENSE", "", False),
-    ("489", "Telephone & Internet", "EXPENSE", "INPUT", "EXPENSE", "", False),
-    ("610", "Accounts Receivable", "CURRENT", "BASEXCLUDED", "ASSET", "DEBTORS", False),
-    ("620", "Prepayments", "CURRENT", "BASEXCLUDED", "ASSET", "", False),
-    ("630", "Inventory", "INVENTORY", "BASEXCLUDED", "ASSET", "", False),
-    ("710", "Office Equipment", "FIXED", "INPUT", "ASSET", "", False),
-    ("720", "Computer Equipment", "FIXED", "INPUT", "ASSET", "", False),
-    ("800", "Accounts Payable", "CURRLIAB", "BASEXCLUDED", "LIABILITY", "CREDITORS", False),
-    ("801", "Unpaid Expense Claims", "CURRLIAB", "BASEXCLUDED", "LIABILITY", "UNPAIDEXPCLM", False),
-    ("820", "GST", "CURRLIAB", "BASEXCLUDED", "LIABILITY", "GST", False),
-    ("825", "PAYG Withholdings Payable", "CURRLIAB", "BASEXCLUDED", "LIABILITY", "", False),
-    ("840", "Historical Adjustment", "CURRLIAB", "BASEXCLUDED", "LIABILITY", "HISTORICAL", False),
-    ("860", "Rounding", "CURRLIAB", "BASEXCLUDED", "LIABILITY", "ROUNDING", False),
-    ("877", "Tracking Transfers", "CURRLIAB", "BASEXCLUDED", "LIABILITY", "TRACKINGTRANSFERS", False),
-    ("900", "Loan", "TERMLIAB", "BASEXCLUDED", "LIABILITY", "", False),
-    ("960", "Retained Earnings", "EQUITY", "BASEXCLUDED", "EQUITY", "RETAINEDEARNINGS", False),
-    ("970", "Owner A Funds Introduced", "EQUITY", "BASEXCLUDED", "EQUITY", "", False),
+    ("090", "Business Bank Account", "bank", "BASEXCLUDED", "", True),
+    ("091", "Business Savings Account", "bank", "BASEXCLUDED", "", True),
+    ("200", "Sales", "revenue", "OUTPUT", "", False),
+    ("260", "Other Revenue", "revenue", "OUTPUT", "", False),
+    ("270", "Interest Income", "revenue", "EXEMPTOUTPUT", "", False),
+    ("300", "Purchases", "cost_of_sales", "INPUT", "", False),
+    ("310", "Cost of Goods Sold", "cost_of_sales", "INPUT", "", False),
+    ("400", "Advertising", "expense", "INPUT", "", False),
+    ("404", "Bank Fees", "expense", "EXEMPTEXPENSES", "", False),
+    ("408", "Cleaning", "expense", "INPUT", "", False),
+    ("412", "Consulting & Accounting", "expense", "INPUT", "", False),
+    ("416", "Depreciation", "depreciation", "BASEXCLUDED", "", False),
+    ("420", "Entertainment", "expense", "EXEMPTEXPENSES", "", False),
+    ("425", "Freight & Courier", "expense", "INPUT", "", False),
+    ("429", "General Expenses", "expense", "INPUT", "", False),
+    ("433", "Insurance", "expense", "INPUT", "", False),
+    ("445", "Light, Power, Heating", "expense", "INPUT", "", False),
+    ("449", "Motor Vehicle Expenses", "expense", "INPUT", "", False),
+    ("461", "Printing & Stationery", "expense", "INPUT", "", False),
+    ("469", "Rent", "expense", "INPUT", "", False),
+    ("473", "Repairs and Maintenance", "expense", "INPUT", "", False),
+    ("477", "Wages and Salaries", "expense", "BASEXCLUDED", "", False),
+    ("489", "Telephone & Internet", "expense", "INPUT", "", False),
+    ("610", "Accounts Receivable", "current_asset", "BASEXCLUDED", "debtors", False),
+    ("620", "Prepayments", "current_asset", "BASEXCLUDED", "", False),
+    ("630", "Inventory", "inventory", "BASEXCLUDED", "", False),
+    ("710", "Office Equipment", "fixed_asset", "INPUT", "", False),
+    ("720", "Computer Equipment", "fixed_asset", "INPUT", "", False),
+    ("800", "Accounts Payable", "current_liability", "BASEXCLUDED", "creditors", False),
+    ("801", "Unpaid Expense Claims", "current_liability", "BASEXCLUDED", "unpaidexpclm", False),
+    ("820", "GST", "current_liability", "BASEXCLUDED", "gst", False),
+    ("825", "PAYG Withholdings Payable", "current_liability", "BASEXCLUDED", "", False),
+    ("840", "Historical Adjustment", "current_liability", "BASEXCLUDED", "historical", False),
+    ("860", "Rounding", "current_liability", "BASEXCLUDED", "rounding", False),
+    ("877", "Tracking Transfers", "current_liability", "BASEXCLUDED", "trackingtransfers", False),
+    ("900", "Loan", "long_term_liability", "BASEXCLUDED", "", False),
+    ("960", "Retained Earnings", "equity", "BASEXCLUDED", "retainedearnings", False),
+    ("970", "Owner A Funds Introduced", "equity", "BASEXCLUDED", "", False),
 ]
 
 
-def account_doc(tenant: str, row, updated_ms: int) -> dict:
-    code, name, kind, tax, klass, system, payments = row
-    doc = {"AccountID": sid(tenant, "account", code), "Code": code, "Name": name, "Status": "ACTIVE", "Type": kind,
-           "TaxType": tax, "Class": klass, "EnablePaymentsToAccount": payments, "ShowInExpenseClaims": kind == "EXPENSE",
-           "BankAccountNumber": "062000 12345678" if kind == "BANK" else "", "CurrencyCode": "AUD",
-           "ReportingCode": "", "ReportingCodeName": "", "HasAttachments": False, "AddToWatchlist": False,
-           "UpdatedDateUTC": updated_ms}
-    if kind == "BANK":
-        doc["BankAccountType"] = "BANK"
-    if system:
-        doc["SystemAccount"] = system
-    return doc
+def account_record(tenant: str, row, updated_ms: int) -> dict:
+    code, name, kind, tax, system, payments = row
+    return {"id": sid(tenant, "account", code), "code": code, "name": name, "type": kind, "tax_code": tax,
+            "system": system, "payments_enabled": payments, "status": "active", "currency": "AUD",
+            "bank_number": "062000 12345678" if kind == "bank" else "", "updated_ms": updated_ms}
 
 
-# (name, tax type, report tax type, rate, revenue, expenses, assets, liabilities, equity)
+# (name, code, report code, rate, for revenue, expenses, assets, liabilities, equity)
 TAX_RATES = [
     ("GST on Income", "OUTPUT", "OUTPUT", "10", True, False, True, True, True),
     ("GST on Expenses", "INPUT", "INPUT", "10", False, True, True, True, True),
@@ -251,21 +235,12 @@ TAX_RATES = [
 ]
 
 
-def tax_rate_doc(row) -> dict:
-    name, tax_type, report, rate, rev, exp, assets, liab, equity = row
-    rate = Decimal(rate)
-    return {"Name": name, "TaxType": tax_type, "ReportTaxType": report, "Status": "ACTIVE",
-            "TaxComponents": [{"Name": "GST", "Rate": rate, "IsCompound": False, "IsNonRecoverable": False}],
-            "CanApplyToAssets": assets, "CanApplyToEquity": equity, "CanApplyToExpenses": exp,
-            "CanApplyToLiabilities": liab, "CanApplyToRevenue": rev,
-            "DisplayTaxRate": rate, "EffectiveRate": rate}
-
-
-def tax_percent(tax_rates: list[dict], tax_type: str | None) -> Decimal | None:
-    for row in tax_rates:
-        if row["TaxType"] == tax_type:
-            return Decimal(str(row["EffectiveRate"]))
-    return None
+def tax_code_record(tenant: str, row) -> dict:
+    name, code, report, rate, rev, exp, assets, liab, equity = row
+    applies = [what for what, flag in (("revenue", rev), ("expenses", exp), ("assets", assets),
+                                       ("liabilities", liab), ("equity", equity)) if flag]
+    return {"id": sid(tenant, "tax", code), "code": code, "name": name, "report_code": report,
+            "rate": Decimal(rate), "applies_to": applies, "status": "active"}
 
 
 # (code, name, description, sale price, purchase price, tracked)
@@ -284,62 +259,51 @@ SECOND_ITEMS = [
 ]
 
 
-def item_doc(tenant: str, row, updated_ms: int) -> dict:
+def item_record(tenant: str, row, updated_ms: int) -> dict:
     code, name, desc, sale, buy, tracked = row
-    doc = {"ItemID": sid(tenant, "item", code), "Code": code, "Name": name, "Description": desc,
-           "IsSold": sale is not None, "IsPurchased": buy is not None, "IsTrackedAsInventory": tracked,
-           "UpdatedDateUTC": updated_ms}
-    if sale is not None:
-        # laser cutting is bought in and sold on: the bookkeeper books its sales apart
-        account = "260" if code == "LSR-CUT" else "200"
-        doc["SalesDetails"] = {"UnitPrice": Decimal(sale), "AccountCode": account, "TaxType": "OUTPUT"}
-    else:
-        doc["SalesDetails"] = {}
-    if buy is not None:
-        doc["PurchaseDescription"] = desc
-        doc["PurchaseDetails"] = {"UnitPrice": Decimal(buy), "AccountCode": "300", "TaxType": "INPUT"}
-    else:
-        doc["PurchaseDetails"] = {}
-    return doc
+    # laser cutting is bought in and sold on: the bookkeeper books its sales apart
+    sold = {"price": Decimal(sale), "account_code": "260" if code == "LSR-CUT" else "200", "tax_code": "OUTPUT"} \
+        if sale is not None else None
+    bought = {"price": Decimal(buy), "account_code": "300", "tax_code": "INPUT"} if buy is not None else None
+    return {"id": sid(tenant, "item", code), "code": code, "name": name, "description": desc,
+            "purchase_description": desc if buy is not None else "", "tracked": tracked, "sold": sold,
+            "bought": bought, "updated_ms": updated_ms}
 
 
-# Harbour invoiced in Xero before it took up Factory: its sales invoices carry Xero's own
-# numbers up to INV-0484, and Xero numbers the next one INV-0485 (the organisation's
+# Harbour invoiced in its package before it took up Factory: its sales invoices carry the
+# package's own numbers up to INV-0484, and the package numbers the next one INV-0485 (the organisation's
 # "next invoice number" setting), so Factory's INV-0001... don't collide with them
 HARBOUR_NEXT_INVOICE_NUMBER = 485
 
 
 def harbour_invoices() -> list[dict]:
-    """Invoices and a bill for the demo company (created through the store so totals compute)."""
+    """Invoices and bills for the demo company (made through the books' rules so totals
+    compute): days are relative to today, "contact" is a contact's name, "payment" what
+    was paid ("full" or an amount)."""
+    def line(description, quantity, price, account, tax, item=None, discount=None):
+        return {"description": description, "item_code": item, "quantity": quantity, "unit_price": price,
+                "account_code": account, "tax_code": tax, "discount_rate": discount}
     return [
-        dict(Type="ACCREC", InvoiceNumber="INV-0481", Contact={"Name": "Coastal Kitchens Pty Ltd"}, Status="AUTHORISED",
-             Date_days=-20, Due_days=10, Reference="PO 4471",
-             LineItems=[{"Description": "Zincalume panel 1200 x 600", "ItemCode": "PNL-1200", "Quantity": "24",
-                         "UnitAmount": "48.50", "AccountCode": "200", "TaxType": "OUTPUT"},
-                        {"Description": "Fabrication labour", "ItemCode": "FAB-HR", "Quantity": "6",
-                         "UnitAmount": "95.00", "AccountCode": "200", "TaxType": "OUTPUT"}]),
-        dict(Type="ACCREC", InvoiceNumber="INV-0482", Contact={"Name": "Illawarra Shopfitters"}, Status="AUTHORISED",
-             Date_days=-35, Due_days=-5, Reference="Shopfront canopy", payment="500.00",
-             LineItems=[{"Description": "Colorbond panel 3000 x 1200", "ItemCode": "PNL-3000", "Quantity": "8",
-                         "UnitAmount": "164.00", "AccountCode": "200", "TaxType": "OUTPUT"},
-                        {"Description": "Flashing 90 degree", "ItemCode": "FLS-90", "Quantity": "40",
-                         "UnitAmount": "12.80", "AccountCode": "200", "TaxType": "OUTPUT", "DiscountRate": "5"}]),
-        dict(Type="ACCREC", InvoiceNumber="INV-0483", Contact={"Name": "Northern Rail Maintenance"}, Status="AUTHORISED",
-             Date_days=-60, Due_days=-30, Reference="Duct repairs depot 3", payment="full",
-             LineItems=[{"Description": "Galvanised duct 300 mm", "ItemCode": "DCT-300", "Quantity": "18.5",
-                         "UnitAmount": "36.40", "AccountCode": "200", "TaxType": "OUTPUT"}]),
-        dict(Type="ACCREC", InvoiceNumber="INV-0484", Contact={"Name": "Precision Laser Cutting"}, Status="DRAFT",
-             Date_days=-2, Due_days=28, Reference="Brackets",
-             LineItems=[{"Description": "Fabrication labour", "ItemCode": "FAB-HR", "Quantity": "2.5",
-                         "UnitAmount": "95.00", "AccountCode": "200", "TaxType": "OUTPUT"}]),
-        dict(Type="ACCPAY", Contact={"Name": "BlueScope Distribution"}, Status="AUTHORISED", InvoiceNumber="BSD-88213",
-             Date_days=-12, Due_days=18, Reference="Coil order 2211",
-             LineItems=[{"Description": "Galvanised sheet 2400 x 1200 x 1.2 mm", "ItemCode": "GAL-SHT",
-                         "Quantity": "30", "UnitAmount": "58.00", "AccountCode": "300", "TaxType": "INPUT"}]),
-        dict(Type="ACCPAY", Contact={"Name": "Precision Laser Cutting"}, Status="AUTHORISED", InvoiceNumber="PLC-1042",
-             Date_days=-8, Due_days=22, Reference="Outsourced cutting",
-             LineItems=[{"Description": "Laser cutting services", "Quantity": "1", "UnitAmount": "840.00",
-                         "AccountCode": "310", "TaxType": "INPUT"}]),
+        dict(kind="sale", number="INV-0481", contact="Coastal Kitchens Pty Ltd", status="authorised",
+             date_days=-20, due_days=10, reference="PO 4471",
+             lines=[line("Zincalume panel 1200 x 600", "24", "48.50", "200", "OUTPUT", "PNL-1200"),
+                    line("Fabrication labour", "6", "95.00", "200", "OUTPUT", "FAB-HR")]),
+        dict(kind="sale", number="INV-0482", contact="Illawarra Shopfitters", status="authorised",
+             date_days=-35, due_days=-5, reference="Shopfront canopy", payment="500.00",
+             lines=[line("Colorbond panel 3000 x 1200", "8", "164.00", "200", "OUTPUT", "PNL-3000"),
+                    line("Flashing 90 degree", "40", "12.80", "200", "OUTPUT", "FLS-90", "5")]),
+        dict(kind="sale", number="INV-0483", contact="Northern Rail Maintenance", status="authorised",
+             date_days=-60, due_days=-30, reference="Duct repairs depot 3", payment="full",
+             lines=[line("Galvanised duct 300 mm", "18.5", "36.40", "200", "OUTPUT", "DCT-300")]),
+        dict(kind="sale", number="INV-0484", contact="Precision Laser Cutting", status="draft",
+             date_days=-2, due_days=28, reference="Brackets",
+             lines=[line("Fabrication labour", "2.5", "95.00", "200", "OUTPUT", "FAB-HR")]),
+        dict(kind="purchase", number="BSD-88213", contact="BlueScope Distribution", status="authorised",
+             date_days=-12, due_days=18, reference="Coil order 2211",
+             lines=[line("Galvanised sheet 2400 x 1200 x 1.2 mm", "30", "58.00", "300", "INPUT", "GAL-SHT")]),
+        dict(kind="purchase", number="PLC-1042", contact="Precision Laser Cutting", status="authorised",
+             date_days=-8, due_days=22, reference="Outsourced cutting",
+             lines=[line("Laser cutting services", "1", "840.00", "310", "INPUT")]),
     ]
 
 
@@ -364,7 +328,7 @@ def bulk_contacts(tenant: str, count: int, customers: int, suppliers: int, both:
     """count realistic contacts with unique names; the first `customers` are customers, then
     `suppliers` suppliers, then `both`; the rest are neither."""
     rng = random.Random(f"{tenant}:{start}:{count}")
-    docs = []
+    records = []
     for i in range(count):
         n = start + i
         first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
@@ -375,7 +339,7 @@ def bulk_contacts(tenant: str, count: int, customers: int, suppliers: int, both:
         kind = "C" if i < customers else "S" if i < customers + suppliers else "B" if i < customers + suppliers + both else "-"
         row = (name, f"accounts{n}@{slug}.example", kind, f"0{rng.choice('2378')} {rng.randint(4000, 9999)} {rng.randint(1000, 9999)}",
                (f"{rng.randint(1, 300)} {rng.choice(STREETS)}", city, region, postcode), (first, last), "", "ACTIVE")
-        doc = contact_doc(tenant, row, updated_ms + i)
-        doc["ContactID"] = sid(tenant, "bulk", n)
-        docs.append(doc)
-    return docs
+        record = contact_record(tenant, row, updated_ms + i)
+        record["id"] = sid(tenant, "bulk", n)
+        records.append(record)
+    return records

@@ -70,6 +70,14 @@ def test_every_operation_conforms(checked):
     assert api.post(f"/Invoices/{iid}", {"Invoices": [{"Status": "VOIDED"}]}).status_code == 400
     api.get("/Payments", params={"page": 1})                                                     # getPayments
     api.get(f"/Payments/{payment.json()['Payments'][0]['PaymentID']}")                            # getPayment
+    credit = api.put("/Invoices", {"Invoices": [{"Type": "ACCREC", "Contact": {"ContactID": contacts[0]["ContactID"]},
+                                                 "DueDate": "2026-12-31", "Status": "AUTHORISED", "LineItems": [line]}]})
+    credited = credit.json()["Invoices"][0]["InvoiceID"]
+    assert requests.post(f"{checked.url}/ledger/invoices/{credited}/credit", allow_redirects=False, timeout=10,
+                         data={"tenant_id": HARBOUR_ID, "credit": "20.00"}).status_code == 303
+    assert api.get(f"/Invoices/{credited}").json()["Invoices"][0]["AmountCredited"] == 20             # getInvoice
+    notes = api.get("/CreditNotes", params={"page": 1, "where": 'Type=="ACCRECCREDIT"'}).json()       # getCreditNotes
+    api.get(f"/CreditNotes/{notes['CreditNotes'][0]['CreditNoteID']}")                              # getCreditNote
     second = next(r for r in rows if r["tenantId"] == SECOND_ID)
     assert requests.delete(f"{checked.url}/xero/connections/{second['id']}", headers=auth,             # deleteConnection
                            timeout=10).status_code == 204

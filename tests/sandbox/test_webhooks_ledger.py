@@ -192,3 +192,26 @@ def test_command_line_runs_and_stops_on_sigterm(tmp_path):
         process.send_signal(signal.SIGTERM)
         out, _ = process.communicate(timeout=10)
     assert process.returncode == 0 and "stopped" in out
+
+
+def test_the_bookkeeper_credits_an_invoice(server):
+    """A credit note made on the bookkeeper's page and allocated to an invoice: the invoice
+    owes that much less (and is PAID when it owes nothing), the note is listed with its
+    allocation and nothing left to allocate; a credit above what is owed is refused."""
+    api = Api(server.url, connect(server.url)["access_token"])
+    invoice = next(i for i in api.get("/Invoices").json()["Invoices"]
+                   if i["Status"] == "AUTHORISED" and i["Type"] == "ACCREC" and not i["AmountPaid"])
+    due = invoice["AmountDue"]
+    form = {"tenant_id": HARBOUR_ID, "credit": "100.00"}
+    path = f"{server.url}/ledger/invoices/{invoice['InvoiceID']}/credit"
+    assert "Credit note made" in requests.post(path, data=form, timeout=5).text
+    after = api.get(f"/Invoices/{invoice['InvoiceID']}").json()["Invoices"][0]
+    assert (after["AmountCredited"], after["AmountDue"], after["Status"]) == (100, due - 100, "AUTHORISED")
+    assert after["CreditNotes"][0]["AppliedAmount"] == 100
+    note = api.get(f"/CreditNotes/{after['CreditNotes'][0]['CreditNoteID']}").json()["CreditNotes"][0]
+    assert (note["Type"], note["Status"], note["Total"], note["RemainingCredit"]) == ("ACCRECCREDIT", "PAID", 100, 0)
+    assert note["Allocations"][0]["Invoice"]["InvoiceID"] == invoice["InvoiceID"]
+    assert note["CreditNoteID"] not in {i["InvoiceID"] for i in api.get("/Invoices").json()["Invoices"]}
+    assert "Credit refused" in requests.post(path, data=dict(form, credit=str(due)), timeout=5).text
+    assert "Credit note made" in requests.post(path, data=dict(form, credit=str(due - 100)), timeout=5).text
+    assert api.get(f"/Invoices/{invoice['InvoiceID']}").json()["Invoices"][0]["Status"] == "PAID"

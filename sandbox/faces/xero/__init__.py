@@ -10,8 +10,11 @@ import uuid
 
 from flask import Flask
 
-from . import specval
+from . import raw, specval  # raw: what the core's raw-records control needs (RAW_KINDS, raw_id)
 from .webhooks import WebhookSender
+
+__all__ = ["KEY", "DISPLAY_NAME", "PREFIX", "ENDPOINTS", "build", "tenant_of", "error_answer", "malformed_body",
+           "webhook_sender", "load_specs", "validator", "raw"]
 
 KEY = "xero"
 DISPLAY_NAME = "Xero"

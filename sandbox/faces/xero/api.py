@@ -1,8 +1,14 @@
 """Xero's accounting API (/api.xro/2.0) over the sandbox's books: the Organisation,
 Contacts, Items, Accounts, TaxRates, Invoices (and bills) and Payments, with Xero's
 envelope, paging, `where` language, If-Modified-Since, summarizeErrors, Idempotency-Key,
-and error bodies. The books' rules are the ledger's (sandbox/ledger/books.py); this
-module is their Xero face. Every route runs after identity's `guard` (g.tenant)."""
+and error bodies. The books' rules are the ledger's (sandbox/ledger/); lists.py reads
+them in Xero's shapes (records.py), writes.py checks and saves Xero's bodies. Every route
+runs after identity's `guard` (g.tenant).
+
+summarizeErrors=true (the default) is all-or-nothing: when any element fails, nothing of
+the batch is saved and 400 lists the failing elements. summarizeErrors=false saves the
+good elements and returns 200 with every element, failing ones carrying
+HasValidationErrors/ValidationErrors and StatusAttributeString "ERROR"."""
 from __future__ import annotations
 
 import uuid
@@ -13,8 +19,10 @@ from ...core.middleware import SPEC_BODY
 from ...core.oauth import json_response
 from ...core.state import Rollback
 from ...core.util import dumps, loads, ms_date, parse_moment
-from ...ledger import books
+from ...ledger import contacts, documents, payments
+from . import lists, records, writes
 from .identity import API
+from .raw import Raw, raw_one
 
 PROVIDER_NAME = "Factory"
 
@@ -28,20 +36,19 @@ def register(app: Flask, sb) -> None:
         return {"Id": str(uuid.uuid4()), "Status": "OK", "ProviderName": PROVIDER_NAME,
                 "DateTimeUTC": ms_date(sb.clock.now_ms()).replace("+0000", ""), **parts}
 
-    def listing(field: str, records: list, **parts) -> Response:
-        """A list answer. Records stored raw (books.Raw) go out as they were given; the spec
+    def listing(field: str, found: list, **parts) -> Response:
+        """A list answer. Records stored raw (raw.Raw) go out as they were given; the spec
         checker is shown the same answer without them."""
-        body = envelope(**parts, **{field: [r.value if isinstance(r, books.Raw) else r for r in records]})
-        if any(isinstance(r, books.Raw) for r in records):
+        body = envelope(**parts, **{field: [r.value if isinstance(r, Raw) else r for r in found]})
+        if any(isinstance(r, Raw) for r in found):
             request.environ[SPEC_BODY] = dumps(
-                {**body, field: [r for r in records if not isinstance(r, books.Raw)]}).encode()
+                {**body, field: [r for r in found if not isinstance(r, Raw)]}).encode()
         return json_response(body)
 
-    def raw_one(kind: str, field: str, record_id: str) -> Response | None:
+    def raw_by_id(kind: str, field: str, record_id: str) -> Response | None:
         """GET by id of a record stored raw, if there is one with this id."""
-        wanted = record_id.lower()
-        found = [books.Raw(value) for rid, _, value in store.raw_records(g.tenant, kind) if rid == wanted]
-        return listing(field, found[-1:]) if found else None
+        found = raw_one(store, g.tenant, kind, record_id)
+        return listing(field, found) if found else None
 
     def since() -> float | None:
         return parse_moment(request.headers.get("If-Modified-Since"))
@@ -131,61 +138,46 @@ def register(app: Flask, sb) -> None:
 
     @app.get(f"{API}/Organisation")
     def get_organisation():
-        return json_response(envelope(Organisations=[store.organisation(g.tenant)]))
+        return json_response(envelope(Organisations=[records.organisation(store.organisation(g.tenant))]))
 
     @app.get(f"{API}/Contacts")
     def get_contacts():
         try:
-            contacts, pagination = books.list_contacts(store, g.tenant, request.args, since())
-        except books.QueryError as exc:
+            found, pagination = lists.list_contacts(store, g.tenant, request.args, since())
+        except lists.QueryError as exc:
             return query_error(exc)
         parts = {"pagination": pagination} if pagination else {}
-        return listing("Contacts", contacts, **parts)
+        return listing("Contacts", found, **parts)
 
     @app.get(f"{API}/Contacts/<contact_id>")
     def get_contact(contact_id):
-        doc = store.get_contact(g.tenant, contact_id)
-        if doc is None:
-            row = store.one("SELECT doc FROM contacts WHERE tenant_id=? AND doc LIKE ?",
-                            (g.tenant, '%"ContactNumber":' + dumps(contact_id) + "%"))
-            doc = loads(row["doc"]) if row else None
-        if doc is None:
-            return raw_one("contact", "Contacts", contact_id) or not_found()
-        return json_response(envelope(Contacts=[books.contact_out(doc)]))
+        record = contacts.get(store, g.tenant, contact_id) or contacts.by_number(store, g.tenant, contact_id)
+        if record is None:
+            return raw_by_id("contact", "Contacts", contact_id) or not_found()
+        return json_response(envelope(Contacts=[records.contact_out(records.contact(record))]))
 
-    def simple_list(table: str, field: str, order: str, raw_kind: str):
-        moment = since()
-        if table == "taxrates":
-            moment = None
-        rows = store.query(f"SELECT doc FROM {table} WHERE tenant_id=? ORDER BY {order}", (g.tenant,))  # noqa: S608
-        docs = [loads(r["doc"]) for r in rows]
-        if moment is not None:
-            docs = [d for d in docs if d.get("UpdatedDateUTC", 0) >= moment * 1000]
+    def simple_list(table: str, field: str):
         try:
-            where = books.parse_where(request.args.get("where"))
-        except books.QueryError as exc:
+            found = lists.simple_list(store, g.tenant, table, request.args.get("where"), since())
+        except lists.QueryError as exc:
             return query_error(exc)
-        docs = [d for d in docs if books.matches(d, where)]
-        for d in docs:
-            if "UpdatedDateUTC" in d:
-                d["UpdatedDateUTC"] = ms_date(d["UpdatedDateUTC"])
-        return listing(field, docs + books.raw_listed(store, g.tenant, raw_kind, moment, where))
+        return listing(field, found)
 
     @app.get(f"{API}/Items")
     def get_items():
-        return simple_list("items", "Items", "code", "item")
+        return simple_list("items", "Items")
 
     @app.get(f"{API}/Accounts")
     def get_accounts():
-        return simple_list("accounts", "Accounts", "code", "account")
+        return simple_list("accounts", "Accounts")
 
     @app.get(f"{API}/TaxRates")
     def get_tax_rates():
-        return simple_list("taxrates", "TaxRates", "rowid", "tax_rate")
+        return simple_list("taxrates", "TaxRates")
 
     # --- accounting: contacts ------------------------------------------------------------
 
-    def writes(field: str, noun: str, save, out, error_flag: str, mode: str, path_id=None):
+    def write_list(field: str, noun: str, save, out, error_flag: str, mode: str, path_id=None):
         """A PUT or POST of a list's records (`field`: Contacts, Invoices), each saved by
         the books in `mode`; one record only when the path names it."""
         body, failure = read_body()
@@ -200,43 +192,62 @@ def register(app: Flask, sb) -> None:
         """A list's writes: PUT creates, POST creates or updates, POST /<id> updates the one
         the path names (404 when there is none)."""
         def create():
-            return writes(field, noun, save, out, error_flag, "create")
+            return write_list(field, noun, save, out, error_flag, "create")
 
         def upsert():
-            return writes(field, noun, save, out, error_flag, "upsert")
+            return write_list(field, noun, save, out, error_flag, "upsert")
 
         def update(record_id):
             if exists(g.tenant, record_id) is None:
                 return not_found()
-            return writes(field, noun, save, out, error_flag, "update", record_id.lower())
+            return write_list(field, noun, save, out, error_flag, "update", record_id.lower())
         app.add_url_rule(f"{API}/{field}", f"create_{noun}s", create, methods=["PUT"])
         app.add_url_rule(f"{API}/{field}", f"upsert_{noun}s", upsert, methods=["POST"])
         app.add_url_rule(f"{API}/{field}/<record_id>", f"update_{noun}", update, methods=["POST"])
 
-    list_writes("Contacts", "contact", books.save_contact, books.contact_out, "HasValidationErrors", store.get_contact)
+    list_writes("Contacts", "contact", writes.save_contact, records.contact_out, "HasValidationErrors", store.get_contact)
 
     # --- accounting: invoices --------------------------------------------------------------
 
     @app.get(f"{API}/Invoices")
     def get_invoices():
         try:
-            invoices, pagination = books.list_invoices(store, g.tenant, request.args, since())
-        except books.QueryError as exc:
+            found, pagination = lists.list_invoices(store, g.tenant, request.args, since())
+        except lists.QueryError as exc:
             return query_error(exc)
         parts = {"pagination": pagination} if pagination else {}
-        return listing("Invoices", invoices, **parts)
+        return listing("Invoices", found, **parts)
 
     @app.get(f"{API}/Invoices/<invoice_id>")
     def get_invoice(invoice_id):
-        doc = store.get_invoice(g.tenant, invoice_id)
-        if doc is None:
-            row = store.one("SELECT doc FROM invoices WHERE tenant_id=? AND number=?", (g.tenant, invoice_id))
-            doc = loads(row["doc"]) if row else None
-        if doc is None:
-            return raw_one("invoice", "Invoices", invoice_id) or not_found()
-        return json_response(envelope(Invoices=[books.invoice_out(doc)]))
+        record = documents.get(store, g.tenant, invoice_id) or documents.by_number(store, g.tenant, invoice_id)
+        if record is not None and record["kind"] not in records.INVOICE_TYPES.values():
+            record = None  # a credit note: /CreditNotes/{id}
+        if record is None:
+            return raw_by_id("invoice", "Invoices", invoice_id) or not_found()
+        doc = records.invoice(record, contacts.get(store, g.tenant, record["contact_id"]))
+        return json_response(envelope(Invoices=[records.invoice_out(doc)]))
 
-    list_writes("Invoices", "invoice", books.save_invoice, books.invoice_out, "HasErrors", store.get_invoice)
+    list_writes("Invoices", "invoice", writes.save_invoice, records.invoice_out, "HasErrors", store.get_invoice)
+
+    # --- accounting: credit notes (read only: Factory sends none; the bookkeeper makes them) ---
+
+    @app.get(f"{API}/CreditNotes")
+    def get_credit_notes():
+        try:
+            found, pagination = lists.list_credit_notes(store, g.tenant, request.args, since())
+        except lists.QueryError as exc:
+            return query_error(exc)
+        parts = {"pagination": pagination} if pagination else {}
+        return json_response(envelope(**parts, CreditNotes=found))
+
+    @app.get(f"{API}/CreditNotes/<credit_note_id>")
+    def get_credit_note(credit_note_id):
+        record = documents.get(store, g.tenant, credit_note_id)
+        if record is None or record["kind"] not in records.CREDIT_TYPES.values():
+            return not_found()
+        doc = records.credit_note(record, contacts.get(store, g.tenant, record["contact_id"]))
+        return json_response(envelope(CreditNotes=[records.invoice_out(doc)]))
 
     # --- accounting: payments ------------------------------------------------------------------
 
@@ -246,19 +257,21 @@ def register(app: Flask, sb) -> None:
         if failure:
             return failure
         elements = wrapped(body, "Payments")
-        return write(lambda: batch(elements, lambda e: books.create_payment(store, g.tenant, e),
-                                   books.payment_out, "Payments", "HasValidationErrors"))
+        return write(lambda: batch(elements, lambda e: writes.create_payment(store, g.tenant, e),
+                                   records.payment_out, "Payments", "HasValidationErrors"))
 
     @app.get(f"{API}/Payments")
     def get_payments():
         try:
-            payments, pagination = books.list_payments(store, g.tenant, request.args, since())
-        except books.QueryError as exc:
+            found, pagination = lists.list_payments(store, g.tenant, request.args, since())
+        except lists.QueryError as exc:
             return query_error(exc)
         parts = {"pagination": pagination} if pagination else {}
-        return json_response(envelope(**parts, Payments=payments))
+        return json_response(envelope(**parts, Payments=found))
 
     @app.get(f"{API}/Payments/<payment_id>")
     def get_payment(payment_id):
-        row = store.one("SELECT doc FROM payments WHERE tenant_id=? AND payment_id=?", (g.tenant, payment_id.lower()))
-        return json_response(envelope(Payments=[books.payment_out(loads(row["doc"]))])) if row else not_found()
+        record = payments.get(store, g.tenant, payment_id)
+        if record is None:
+            return not_found()
+        return json_response(envelope(Payments=[records.payment_out(writes.payment(store, g.tenant, record))]))

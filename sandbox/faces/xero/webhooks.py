@@ -41,8 +41,13 @@ class WebhookSender:
         self.thread = threading.Thread(target=self._run, name="sandbox-webhooks", daemon=True)
         self.thread.start()
 
-    def event(self, root_url: str, tenant: str, category: str, kind: str, resource_id: str):
-        path = "Invoices" if category == "INVOICE" else "Contacts"
+    def event(self, root_url: str, tenant: str, record_kind: str, change: str, resource_id: str):
+        """A change of the books (sandbox/ledger/common.py: a "contact" or "document"
+        or "credit" note created or updated) as Xero's event: CONTACT, INVOICE or CREDITNOTE,
+        CREATE or UPDATE."""
+        category, path = {"document": ("INVOICE", "Invoices"), "credit": ("CREDITNOTE", "CreditNotes")}.get(
+            record_kind, ("CONTACT", "Contacts"))
+        kind = change.upper()
         moment = datetime.fromtimestamp(self.clock.now(), tz=timezone.utc)
         self.queue.put({"resourceUrl": f"{root_url}{self.prefix}/api.xro/2.0/{path}/{resource_id}", "resourceId": resource_id,
                         "tenantId": tenant, "tenantType": "ORGANISATION", "eventCategory": category,
