@@ -15,7 +15,7 @@ from .util import iso_utc, loads
 
 def connection_state(row) -> dict:
     """A connection as /__sandbox/state lists it."""
-    return {"id": row["id"], "authEventId": row["auth_event_id"], "tenantId": row["tenant_id"],
+    return {"id": row["id"], "face": row["face"], "authEventId": row["auth_event_id"], "tenantId": row["tenant_id"],
             "tenantName": row["name"], "created": iso_utc(row["created"]), "updated": iso_utc(row["updated"])}
 
 

@@ -1,5 +1,7 @@
-"""Xero's rate limits, per tenant: 60 calls a minute, 5 at once, 5,000 a day, and
-10,000 a minute for the whole app. Windows are rolling and run on the sandbox clock."""
+"""Rate limits per key (a face's company): by default 60 calls a minute, 5 at once, 5,000
+a day, and 10,000 a minute for the whole app (Xero's); a face gives its own package's
+limits to acquire(). What the sandbox was started with (`limits`) overrides both. Windows
+are rolling and run on the sandbox clock."""
 from __future__ import annotations
 
 import math
@@ -12,7 +14,8 @@ DEFAULTS = {"per_minute": 60, "concurrent": 5, "per_day": 5000, "app_per_minute"
 class RateLimiter:
     def __init__(self, clock, limits: dict | None = None):
         self.clock = clock
-        self.limits = dict(DEFAULTS, **(limits or {}))
+        self.overrides = dict(limits or {})
+        self.limits = dict(DEFAULTS, **self.overrides)
         self.lock = threading.Lock()
         self.minute: dict[str, deque] = defaultdict(deque)
         self.day: dict[str, deque] = defaultdict(deque)
@@ -31,10 +34,11 @@ class RateLimiter:
         while window and window[0] <= now - span:
             window.popleft()
 
-    def acquire(self, key: str) -> tuple[str | None, int, dict]:
-        """(problem or None, retry_after seconds, headers). On success the caller must release(key)."""
+    def acquire(self, key: str, limits: dict | None = None) -> tuple[str | None, int, dict]:
+        """(problem or None, retry_after seconds, headers). On success the caller must
+        release(key). `limits`: the face's own, where they are not the defaults."""
         now = self.clock.now()
-        lim = self.limits
+        lim = self.limits if limits is None else dict(DEFAULTS, **limits, **self.overrides)
         with self.lock:
             minute, day, app = self.minute[key], self.day[key], self.app_minute
             self._trim(minute, now, 60)

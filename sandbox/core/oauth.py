@@ -57,3 +57,32 @@ def client_authenticated(sb) -> bool:
         client_id, secret = request.form.get("client_id"), request.form.get("client_secret")
     return (client_id == sb.client_id and secret is not None
             and hmac.compare_digest(str(secret), sb.client_secret))
+
+
+class SigningKey:
+    """An RSA key for RS256 JWTs (id tokens a client checks against the face's JWKS), kept
+    in the store's meta so that tokens outlive a restart."""
+
+    def __init__(self, store):
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import rsa
+        pem = store.meta("rsa_signing_key")
+        if pem is None:
+            key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+            pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                    serialization.NoEncryption()).decode()
+            store.set_meta("rsa_signing_key", pem)
+        self.key = serialization.load_pem_private_key(pem.encode(), password=None)
+        numbers = self.key.public_key().public_numbers()
+        self.kid = b64url(hashlib.sha256(str(numbers.n).encode()).digest()[:12])
+        self.jwk = {"kty": "RSA", "alg": "RS256", "use": "sig", "kid": self.kid,
+                    "n": b64url(numbers.n.to_bytes((numbers.n.bit_length() + 7) // 8, "big")),
+                    "e": b64url(numbers.e.to_bytes((numbers.e.bit_length() + 7) // 8, "big"))}
+
+    def jwt(self, claims: dict) -> str:
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import padding
+        header = b64url(json.dumps({"alg": "RS256", "typ": "JWT", "kid": self.kid}).encode())
+        payload = b64url(json.dumps(claims, separators=(",", ":")).encode())
+        signature = self.key.sign(f"{header}.{payload}".encode(), padding.PKCS1v15(), hashes.SHA256())
+        return f"{header}.{payload}.{b64url(signature)}"

@@ -28,27 +28,30 @@ CREATE INDEX IF NOT EXISTS invoices_number ON invoices (tenant_id, number);
 CREATE TABLE IF NOT EXISTS payments (payment_id TEXT PRIMARY KEY, tenant_id TEXT, invoice_id TEXT,
     updated_ms INTEGER, doc TEXT);
 CREATE INDEX IF NOT EXISTS payments_invoice ON payments (invoice_id);
-CREATE TABLE IF NOT EXISTS auth_events (id TEXT PRIMARY KEY, client_id TEXT, scope TEXT, user TEXT, created REAL);
+CREATE TABLE IF NOT EXISTS auth_events (id TEXT PRIMARY KEY, face TEXT, client_id TEXT, scope TEXT, user TEXT,
+    created REAL);
 CREATE TABLE IF NOT EXISTS codes (code TEXT PRIMARY KEY, client_id TEXT, redirect_uri TEXT, scope TEXT,
     auth_event_id TEXT, challenge TEXT, method TEXT, nonce TEXT, expires_at REAL, used INTEGER DEFAULT 0);
-CREATE TABLE IF NOT EXISTS connections (id TEXT PRIMARY KEY, client_id TEXT, tenant_id TEXT,
-    auth_event_id TEXT, created REAL, updated REAL, UNIQUE (client_id, tenant_id));
+CREATE TABLE IF NOT EXISTS connections (id TEXT PRIMARY KEY, face TEXT, client_id TEXT, tenant_id TEXT,
+    auth_event_id TEXT, created REAL, updated REAL, UNIQUE (face, client_id, tenant_id));
 CREATE TABLE IF NOT EXISTS refresh_tokens (token TEXT PRIMARY KEY, auth_event_id TEXT, client_id TEXT,
     scope TEXT, issued REAL, rotated_at REAL, revoked INTEGER DEFAULT 0);
 CREATE TABLE IF NOT EXISTS access_tokens (token TEXT PRIMARY KEY, auth_event_id TEXT, client_id TEXT,
     scope TEXT, expires_at REAL, revoked INTEGER DEFAULT 0);
 CREATE TABLE IF NOT EXISTS idempotency (tenant_id TEXT, key TEXT, status INTEGER, body TEXT, created REAL,
     PRIMARY KEY (tenant_id, key));
+CREATE TABLE IF NOT EXISTS face_ids (face TEXT, tenant_id TEXT, kind TEXT, record_id TEXT, number INTEGER,
+    PRIMARY KEY (face, tenant_id, kind, number), UNIQUE (face, tenant_id, kind, record_id));
 CREATE TABLE IF NOT EXISTS raw_records (seq INTEGER PRIMARY KEY AUTOINCREMENT, face TEXT, tenant_id TEXT,
     kind TEXT, record_id TEXT, updated_ms INTEGER, doc TEXT);
 """
 
 # the records' shape: a file written by an older sandbox (whose books kept one package's
 # JSON) is planted again on opening, since the books are demo data
-FORMAT = "neutral-1"
+FORMAT = "neutral-3"  # each face's connections and tokens apart (a `face` column); face_ids
 
 TABLES = ["orgs", "contacts", "items", "accounts", "taxrates", "invoices", "payments", "auth_events", "codes",
-          "connections", "refresh_tokens", "access_tokens", "idempotency", "meta", "raw_records"]
+          "connections", "refresh_tokens", "access_tokens", "idempotency", "meta", "raw_records", "face_ids"]
 
 
 class Store:
@@ -62,8 +65,8 @@ class Store:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         if self.meta_table() and self.meta("seeded") and self.meta("format") != FORMAT:
-            self.db.execute("DROP TABLE IF EXISTS raw_records")  # its columns changed with the format
-            self.db.execute("DELETE FROM meta WHERE key='seeded'")
+            for table in TABLES:  # their columns changed with the format: made again, then planted
+                self.db.execute(f"DROP TABLE IF EXISTS {table}")  # noqa: S608 - fixed names
         self.db.executescript(SCHEMA)
         offset = self.meta("clock_offset")
         if offset:
@@ -165,6 +168,31 @@ class Store:
         return [(r["record_id"], r["updated_ms"], loads(r["doc"])) for r in self.query(
             "SELECT record_id, updated_ms, doc FROM raw_records WHERE face=? AND tenant_id=? AND kind=? ORDER BY seq",
             (face, tenant, kind))]
+
+    def face_number(self, face: str, tenant: str, kind: str, record_id: str, start: int = 1) -> int:
+        """The number a face shows for a record of the books (a face whose package has
+        numeric ids: QuickBooks), given the first time it is asked for, in order."""
+        with self.lock:
+            row = self.one("SELECT number FROM face_ids WHERE face=? AND tenant_id=? AND kind=? AND record_id=?",
+                           (face, tenant, kind, record_id))
+            if row:
+                return row["number"]
+            top = self.one("SELECT max(number) AS n FROM face_ids WHERE face=? AND tenant_id=? AND kind=?",
+                           (face, tenant, kind))["n"]
+            number = max(start, (top or 0) + 1)
+            self.run("INSERT INTO face_ids (face, tenant_id, kind, record_id, number) VALUES (?,?,?,?,?)",
+                     (face, tenant, kind, record_id, number))
+            return number
+
+    def face_record(self, face: str, tenant: str, kind: str, number) -> str | None:
+        """The books' record a face's number stands for, if it gave that number."""
+        try:
+            number = int(str(number).strip())
+        except ValueError:
+            return None
+        row = self.one("SELECT record_id FROM face_ids WHERE face=? AND tenant_id=? AND kind=? AND number=?",
+                       (face, tenant, kind, number))
+        return row["record_id"] if row else None
 
     def organisations(self) -> list[dict]:
         return [dict(tenant_id=r["tenant_id"], name=r["name"]) for r in

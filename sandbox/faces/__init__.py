@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import importlib
 
-FACES = ("xero",)  # every face the sandbox can serve, in the order it mounts them
+FACES = ("xero", "quickbooks")  # every face the sandbox can serve, in the order it mounts them
 
 
 def load(key: str):

@@ -14,7 +14,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from ..core.util import dumps, to_decimal
-from .common import Problem, check_len, new_id, unchanged
+from .common import Problem, check_len, new_id, touch, unchanged
 
 ACCOUNT_TYPES = ("bank", "revenue", "cost_of_sales", "expense", "depreciation", "current_asset", "inventory",
                  "fixed_asset", "current_liability", "long_term_liability", "equity")
@@ -107,8 +107,7 @@ def save_item(store, tenant: str, changes: dict, item_id: str | None = None):
         record[side] = booking
     if unchanged(record, existing):
         return existing, []
-    record["updated_ms"] = store.clock.now_ms()
-    put_item(store.db, tenant, record)
+    put_item(store.db, tenant, touch(store, record))
     return record, []
 
 

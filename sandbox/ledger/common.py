@@ -3,7 +3,8 @@ webhooks, and the books' problems (a rule broken), which each face words its own
 
 The books are package-neutral: their records are plain dicts with snake_case fields
 (`contact.is_customer`, `document.lines`, `payment.document_id`), money as Decimal, days
-as "YYYY-MM-DD" and change times as epoch milliseconds (`updated_ms`). No record holds a
+as "YYYY-MM-DD", change times as epoch milliseconds (`updated_ms`) and a `version` that
+counts the record's changes. No record holds a
 package's field names: each face (sandbox/faces/<key>/) translates both ways."""
 from __future__ import annotations
 
@@ -39,9 +40,17 @@ class Problem(str):
 
 
 def unchanged(record: dict, existing: dict | None) -> bool:
-    """The record is the existing one but for its change time."""
-    return existing is not None and {k: v for k, v in record.items() if k != "updated_ms"} == \
-        {k: v for k, v in existing.items() if k != "updated_ms"}
+    """The record is the existing one but for its change time and version."""
+    return existing is not None and {k: v for k, v in record.items() if k not in ("updated_ms", "version")} == \
+        {k: v for k, v in existing.items() if k not in ("updated_ms", "version")}
+
+
+def touch(store, record: dict) -> dict:
+    """A record changed now: its change time and its version (0 when new, one more at each
+    change after: what a face shows as QuickBooks' SyncToken or MYOB's RowVersion)."""
+    record["updated_ms"] = store.clock.now_ms()
+    record["version"] = int(record.get("version", -1)) + 1
+    return record
 
 
 def check_len(problems: list, value, field: str, limit: int) -> None:

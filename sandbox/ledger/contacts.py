@@ -11,14 +11,15 @@ A contact record:
 
 Rules: a name is required and unique among active contacts (case and spaces aside); an
 email, when given, looks like one; is_customer / is_supplier follow the documents (a sale
-makes a customer, a purchase a supplier), never a write."""
+makes a customer, a purchase a supplier) and the list a face creates the contact in (a
+QuickBooks Customer or Vendor); nothing unsets them."""
 from __future__ import annotations
 
 import re
 
 from ..core.util import dumps
 from . import seed
-from .common import CONTACT, CREATED, UPDATED, Problem, emit, new_id, unchanged
+from .common import CONTACT, CREATED, UPDATED, Problem, emit, new_id, touch, unchanged
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 STATUSES = ("active", "archived")
@@ -72,6 +73,9 @@ def save(store, tenant: str, changes: dict, contact_id: str | None = None):
         if field in changes and changes[field] is not None:
             value = changes[field]
             record[field] = value.strip() if isinstance(value, str) else value
+    for role in ("is_customer", "is_supplier"):  # made in a face's Customer or Vendor list
+        if changes.get(role) is True:
+            record[role] = True
     problems: list[Problem] = []
     if not isinstance(record["name"], str) or not record["name"]:
         problems.append(Problem("name_missing", "The contact needs a name." if existing is None
@@ -89,8 +93,7 @@ def save(store, tenant: str, changes: dict, contact_id: str | None = None):
         return None, problems
     if unchanged(record, existing):
         return existing, []
-    record["updated_ms"] = store.clock.now_ms()
-    store.put_contact(tenant, record)
+    store.put_contact(tenant, touch(store, record))
     emit(store, tenant, CONTACT, UPDATED if existing else CREATED, record["id"])
     return record, []
 
@@ -103,8 +106,7 @@ def mark(store, tenant: str, contact_id: str, kind: str) -> None:
     field = "is_customer" if kind == "sale" else "is_supplier"
     if not record.get(field):
         record[field] = True
-        record["updated_ms"] = store.clock.now_ms()
-        store.put_contact(tenant, record)
+        store.put_contact(tenant, touch(store, record))
         emit(store, tenant, CONTACT, UPDATED, contact_id)
 
 

@@ -24,7 +24,7 @@ from decimal import Decimal
 
 from ..core.util import day_from_ms, money, to_decimal
 from . import catalogue, contacts
-from .common import CREATED, CREDIT, DOCUMENT, UPDATED, Problem, emit, new_id
+from .common import CREATED, CREDIT, DOCUMENT, UPDATED, Problem, emit, new_id, touch
 
 KINDS = ("sale", "purchase", "sale_credit", "purchase_credit")  # credit notes: credits.py
 AMOUNTS = ("exclusive", "inclusive", "notax")
@@ -221,7 +221,8 @@ def save(store, tenant: str, changes: dict, document_id: str | None = None):
                    "due_date": due or None, "status": status, "amounts": amounts, "lines": lines,
                    "subtotal": sub_total, "tax": total_tax, "total": total, "discount": total_discount,
                    "due": total - Decimal(str(record["paid"])) if status not in ("voided", "deleted")
-                   else Decimal("0.00"), "updated_ms": store.clock.now_ms()})
+                   else Decimal("0.00")})
+    touch(store, record)
     for field in ("url", "branding_theme_id", "sent", "expected_payment", "currency"):
         if changes.get(field) is not None:
             record[field] = changes[field]
@@ -237,7 +238,7 @@ def save(store, tenant: str, changes: dict, document_id: str | None = None):
 
 def put(store, tenant: str, record: dict) -> None:
     """A document changed by the books themselves (a payment applied or removed)."""
-    record["updated_ms"] = store.clock.now_ms()
+    touch(store, record)
     seq = store.one("SELECT seq FROM invoices WHERE invoice_id=?", (record["id"],))["seq"]
     store.put_invoice(tenant, record, seq)
     emit(store, tenant, event_kind(record["kind"]), UPDATED, record["id"])

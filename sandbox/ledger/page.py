@@ -141,12 +141,14 @@ def ledger_page(sb, message: str | None) -> Response:
     store = sb.store
     today = datetime.fromtimestamp(sb.clock.now(), tz=timezone.utc).date().isoformat()
     parts = [f"<p class='message'>{escape(message)}</p>" if message else ""]
+    faces = {face.KEY: face.DISPLAY_NAME for face in sb.faces}
     for org in store.organisations():
         tenant = org["tenant_id"]
-        apps = store.query("SELECT id, client_id, created FROM connections WHERE tenant_id=? ORDER BY created",
+        apps = store.query("SELECT id, face, client_id, created FROM connections WHERE tenant_id=? ORDER BY created",
                            (tenant,))
         app_rows = "".join(
-            f"<li>Factory <span class='muted'>(client id {escape(a['client_id'])})</span> "
+            f"<li>Factory <span class='muted'>(through {escape(faces.get(a['face'], a['face'] or ''))}, "
+            f"client id {escape(a['client_id'])})</span> "
             f"{_action('/ledger/apps/' + a['id'] + '/remove', tenant, 'Remove', 'secondary')}</li>"
             for a in apps) or "<li class='muted'>No connected apps</li>"
         invoices = [store.doc(r) for r in store.query(

@@ -179,9 +179,11 @@ def test_command_line_runs_and_stops_on_sigterm(tmp_path):
                                 str(tmp_path / "cli.db")], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                text=True, cwd=root, env=env)
     try:
-        lines = [process.stdout.readline() for _ in range(3)]  # the demo client, the Xero face, the ledger
+        from sandbox import FACES
+        lines = [process.stdout.readline() for _ in range(2 + len(FACES))]  # the demo client, each face, the ledger
         text = "".join(lines)
         assert "factory-demo" in text and re.search(rf"Xero\s+http://127\.0\.0\.1:{port}/xero\s", text)
+        assert re.search(rf"QuickBooks Online\s+http://127\.0\.0\.1:{port}/quickbooks\s", text)
         assert "/identity/connect/authorize" in text and "API /api.xro/2.0" in text
         assert f"ledger     http://127.0.0.1:{port}/ledger" in text
         doc = requests.get(f"http://127.0.0.1:{port}/xero/.well-known/openid-configuration", timeout=5).json()

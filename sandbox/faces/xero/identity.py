@@ -22,6 +22,7 @@ from ...ledger import seed
 from . import specval
 
 API = "/api.xro/2.0"
+FACE = "xero"  # this face's rows of the shared identity state (auth events, connections)
 ACCESS_LIFETIME = 1800
 CODE_LIFETIME = 300
 REFRESH_GRACE = 1800
@@ -155,16 +156,17 @@ def register(app: Flask, sb) -> None:
         event = str(uuid.uuid4())
         code = secrets.token_urlsafe(32)
         with store.tx() as db:
-            db.execute("INSERT INTO auth_events (id, client_id, scope, user, created) VALUES (?,?,?,?,?)",
-                       (event, client_id, " ".join(scopes), USER["email"], now))
+            db.execute("INSERT INTO auth_events (id, face, client_id, scope, user, created) VALUES (?,?,?,?,?,?)",
+                       (event, FACE, client_id, " ".join(scopes), USER["email"], now))
             for tenant in chosen:
-                row = db.execute("SELECT id FROM connections WHERE client_id=? AND tenant_id=?",
-                                 (client_id, tenant)).fetchone()
+                row = db.execute("SELECT id FROM connections WHERE face=? AND client_id=? AND tenant_id=?",
+                                 (FACE, client_id, tenant)).fetchone()
                 if row:
                     db.execute("UPDATE connections SET auth_event_id=?, updated=? WHERE id=?", (event, now, row["id"]))
                 else:
-                    db.execute("INSERT INTO connections (id, client_id, tenant_id, auth_event_id, created, updated) "
-                               "VALUES (?,?,?,?,?,?)", (str(uuid.uuid4()), client_id, tenant, event, now, now))
+                    db.execute("INSERT INTO connections (id, face, client_id, tenant_id, auth_event_id, created, "
+                               "updated) VALUES (?,?,?,?,?,?,?)",
+                               (str(uuid.uuid4()), FACE, client_id, tenant, event, now, now))
             db.execute("INSERT INTO codes (code, client_id, redirect_uri, scope, auth_event_id, challenge, method, "
                        "nonce, expires_at) VALUES (?,?,?,?,?,?,?,?,?)",
                        (code, client_id, redirect_uri, " ".join(scopes), event, form.get("code_challenge"),
@@ -224,8 +226,8 @@ def register(app: Flask, sb) -> None:
                         return token_error("invalid_grant", description="code_verifier does not match")
                 body = issue(db, row["auth_event_id"], row["scope"], row["nonce"])
             elif grant == "refresh_token":
-                row = db.execute("SELECT * FROM refresh_tokens WHERE token=?",
-                                 (request.form.get("refresh_token", ""),)).fetchone()
+                row = db.execute("SELECT t.* FROM refresh_tokens t JOIN auth_events e ON e.id=t.auth_event_id "
+                                 "WHERE t.token=? AND e.face=?", (request.form.get("refresh_token", ""), FACE)).fetchone()
                 if row is None or row["revoked"] or row["client_id"] != sb.client_id \
                         or now > row["issued"] + REFRESH_IDLE \
                         or (row["rotated_at"] is not None and now > row["rotated_at"] + REFRESH_GRACE):
@@ -246,10 +248,10 @@ def register(app: Flask, sb) -> None:
             return token_error("invalid_client", 401)
         value = request.form.get("token", "")
         with store.tx() as db:
-            row = db.execute("SELECT auth_event_id FROM refresh_tokens WHERE token=? AND client_id=?",
-                             (value, sb.client_id)).fetchone() or \
-                db.execute("SELECT auth_event_id FROM access_tokens WHERE token=? AND client_id=?",
-                           (value, sb.client_id)).fetchone()
+            row = db.execute("SELECT t.auth_event_id FROM refresh_tokens t JOIN auth_events e ON e.id=t.auth_event_id "
+                             "WHERE t.token=? AND t.client_id=? AND e.face=?", (value, sb.client_id, FACE)).fetchone() or \
+                db.execute("SELECT t.auth_event_id FROM access_tokens t JOIN auth_events e ON e.id=t.auth_event_id "
+                           "WHERE t.token=? AND t.client_id=? AND e.face=?", (value, sb.client_id, FACE)).fetchone()
             if row:
                 event = row["auth_event_id"]
                 db.execute("UPDATE refresh_tokens SET revoked=1 WHERE auth_event_id=?", (event,))
@@ -262,7 +264,8 @@ def register(app: Flask, sb) -> None:
         if not header.lower().startswith("bearer "):
             return None, problem(401, "Unauthorized", "AuthenticationUnsuccessful",
                                  {"WWW-Authenticate": 'Bearer error="invalid_token"'})
-        row = store.one("SELECT * FROM access_tokens WHERE token=?", (header[7:].strip(),))
+        row = store.one("SELECT t.* FROM access_tokens t JOIN auth_events e ON e.id=t.auth_event_id "
+                        "WHERE t.token=? AND e.face=?", (header[7:].strip(), FACE))
         if row is None or row["revoked"]:
             return None, problem(401, "Unauthorized", "AuthenticationUnsuccessful",
                                  {"WWW-Authenticate": 'Bearer error="invalid_token"'})
@@ -287,8 +290,8 @@ def register(app: Flask, sb) -> None:
         g.token = token_row
         if is_api:
             tenant = (request.headers.get("xero-tenant-id") or "").strip().lower()
-            connected = tenant and store.one("SELECT 1 FROM connections WHERE client_id=? AND tenant_id=?",
-                                             (sb.client_id, tenant))
+            connected = tenant and store.one("SELECT 1 FROM connections WHERE face=? AND client_id=? AND tenant_id=?",
+                                             (FACE, sb.client_id, tenant))
             if not connected:
                 return problem(403, "Forbidden", "AuthenticationUnsuccessful")
             g.tenant = tenant
@@ -322,8 +325,8 @@ def register(app: Flask, sb) -> None:
     @app.get("/connections")
     @app.get("/Connections")
     def connections():
-        sql, args = "SELECT c.*, o.name FROM connections c JOIN orgs o ON o.tenant_id=c.tenant_id WHERE c.client_id=?", \
-            [sb.client_id]
+        sql, args = "SELECT c.*, o.name FROM connections c JOIN orgs o ON o.tenant_id=c.tenant_id " \
+            "WHERE c.face=? AND c.client_id=?", [FACE, sb.client_id]
         if request.args.get("authEventId"):
             sql += " AND c.auth_event_id=?"
             args.append(request.args["authEventId"].lower())
@@ -334,6 +337,7 @@ def register(app: Flask, sb) -> None:
     @app.delete("/Connections/<cid>")
     def delete_connection(cid):
         with store.tx() as db:
-            gone = db.execute("DELETE FROM connections WHERE id=? AND client_id=?", (cid.lower(), sb.client_id))
+            gone = db.execute("DELETE FROM connections WHERE id=? AND face=? AND client_id=?",
+                              (cid.lower(), FACE, sb.client_id))
         return Response(status=204 if gone.rowcount else 404)
 

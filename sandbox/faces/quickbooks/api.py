@@ -1,0 +1,226 @@
+"""QuickBooks Online's Accounting API v3 over the books: /v3/company/{realmId}/...
+
+- GET companyinfo/{realmId}; GET {entity}/{id} for customer, vendor, item, account,
+  taxcode, taxrate; GET or POST query (the SQL as `query=` or as an application/text
+  body; query.py); POST customer and vendor (create, or update with Id and the current
+  SyncToken; `sparse` or not, the books keep what the body doesn't carry).
+- `requestid` (at most 50 characters) makes a write happen once: the same requestid
+  answers the first answer again. `minorversion` is accepted at any value (75 is what
+  Intuit serves since 2025-08-01).
+- Errors are Intuit's Fault bodies, 400 for a business or validation fault (a stale
+  SyncToken 5010, a duplicate name 6240, a missing record 610, a bad query 4000), with
+  `code` a number in text. Name lists answer only active records unless the query asks
+  for Active. Every route runs after identity's `guard` (g.tenant, g.realm)."""
+from __future__ import annotations
+
+from flask import Flask, Response, g, request
+
+from ...core.oauth import json_response
+from ...core.state import Rollback
+from ...core.util import loads
+from ...ledger import catalogue, contacts
+from . import fault, query, records
+from .records import FACE, stamp
+
+BASE = "/v3/company/<realm>"
+ENTITIES = {"customer": "Customer", "vendor": "Vendor", "item": "Item", "account": "Account",
+            "taxcode": "TaxCode", "taxrate": "TaxRate"}
+NAME_LISTS = ("Customer", "Vendor", "Item", "Account", "TaxCode", "TaxRate")
+FAST_FIELDS = ("metadata.lastupdatedtime", "active")
+
+
+def failure(code: str, message: str, detail: str, status: int = 400, kind: str = "ValidationFault") -> Response:
+    return json_response(fault(status, code, message, detail, kind), status)
+
+
+def not_found(entity: str, given: str) -> Response:
+    return failure("610", "Object Not Found", f"Object Not Found : Something you're trying to use has been made "
+                                              f"inactive or deleted. ({entity} {given})")
+
+
+def register(app: Flask, sb) -> None:
+    store = sb.store
+
+    def render(entity: str, record: dict, lookups: dict) -> dict:
+        tenant = g.tenant
+        if entity in ("Customer", "Vendor"):
+            return records.contact(store, tenant, record, entity)
+        if entity == "Item":
+            return records.item(store, tenant, record, lookups["accounts"], lookups["tax_codes"])
+        if entity == "Account":
+            return records.account(store, tenant, record, lookups["tax_codes"])
+        if entity == "TaxCode":
+            return records.tax_code(store, tenant, record)
+        return records.tax_rate(store, tenant, record)
+
+    def lookups() -> dict:
+        return {"accounts": catalogue.accounts(store, g.tenant), "tax_codes": catalogue.tax_codes(store, g.tenant)}
+
+    def all_records(entity: str, active_only: bool) -> list[dict]:
+        tenant = g.tenant
+        if entity in ("Customer", "Vendor"):
+            flag = "is_customer" if entity == "Customer" else "is_supplier"
+            sql = f"SELECT doc FROM contacts WHERE tenant_id=? AND {flag}=1"  # noqa: S608 - fixed names
+            if active_only:
+                sql += " AND status != 'archived'"
+            return [store.doc(r) for r in store.query(sql + " ORDER BY updated_ms, contact_id", (tenant,))]
+        found = {"Item": lambda: catalogue.items(store, tenant), "Account": lambda: catalogue.accounts(store, tenant),
+                 "TaxCode": lambda: catalogue.tax_codes(store, tenant),
+                 "TaxRate": lambda: catalogue.tax_codes(store, tenant)}[entity]().values()
+        return [r for r in found if not active_only or r.get("status", "active") != "archived"]
+
+    def contacts_fast(entity: str, parsed: query.Query, active_only: bool):
+        """A Customer or Vendor query the store's columns can answer (change time, Active,
+        ordered by the change time): paged in SQL."""
+        flag = "is_customer" if entity == "Customer" else "is_supplier"
+        sql, params = ["tenant_id=?", f"{flag}=1"], [g.tenant]
+        if active_only:
+            sql.append("status != 'archived'")
+        for name, op, value in parsed.where:
+            if name.lower() == "active":
+                sql.append("status != 'archived'" if value is True else "status = 'archived'")
+            else:
+                moment = query._moment(value)
+                if not hasattr(moment, "timestamp") or op not in ("<", ">", "<=", ">=", "="):
+                    return None
+                sql.append(f"updated_ms {'=' if op == '=' else op} ?")
+                params.append(int(moment.timestamp() * 1000))
+        where = " AND ".join(sql)
+        if parsed.count:
+            return store.one(f"SELECT count(*) AS n FROM contacts WHERE {where}", params)["n"]  # noqa: S608
+        direction = "DESC" if parsed.order and parsed.order[0][1] else "ASC"
+        rows = store.query(f"SELECT doc FROM contacts WHERE {where} ORDER BY updated_ms {direction}, contact_id "  # noqa: S608
+                           "LIMIT ? OFFSET ?", [*params, parsed.max_results, parsed.start - 1])
+        return [records.contact(store, g.tenant, store.doc(r), entity) for r in rows]
+
+    def run_query(text: str) -> Response:
+        try:
+            parsed = query.parse(text)
+        except query.QueryError as exc:
+            return failure(exc.code, exc.message, exc.detail)
+        entity = next((e for e in NAME_LISTS if e.lower() == parsed.entity.lower()), None)
+        if entity is None:
+            return failure("4001", "Invalid query", f"QueryValidationError: Entity '{parsed.entity}' is not supported "
+                                                    "by this sandbox.")
+        active_only = not any(name.lower() == "active" for name, _, _ in parsed.where)
+        found = None
+        if entity in ("Customer", "Vendor") and all(n.lower() in FAST_FIELDS for n, _, _ in parsed.where) and \
+                all(n.lower() == "metadata.lastupdatedtime" for n, _ in parsed.order):
+            found = contacts_fast(entity, parsed, active_only)
+        if found is None:
+            extra = lookups()
+            docs = [render(entity, r, extra) for r in all_records(entity, active_only)]
+            docs = [d for d in docs if query.matches(d, parsed.where)]
+            if parsed.count:
+                found = len(docs)
+            else:
+                docs = query.sort(docs, parsed.order or [("Id", False)])
+                found = docs[parsed.start - 1: parsed.start - 1 + parsed.max_results]
+        if parsed.count:
+            return json_response({"QueryResponse": {"totalCount": found}, "time": stamp()})
+        answer = {entity: found, "startPosition": parsed.start, "maxResults": len(found)} if found else {}
+        return json_response({"QueryResponse": answer, "time": stamp()})
+
+    @app.route(f"{BASE}/query", methods=["GET", "POST"])
+    def query_route(realm):
+        text = request.args.get("query")
+        if request.method == "POST" and not text:
+            text = request.get_data(as_text=True)
+        return run_query(text or "")
+
+    @app.get(f"{BASE}/companyinfo/<company_id>")
+    def company_info(realm, company_id):
+        if company_id != realm:
+            return not_found("CompanyInfo", company_id)
+        return json_response({"CompanyInfo": records.company(store.organisation(g.tenant), realm), "time": stamp()})
+
+    def record_of(entity: str, given: str) -> dict | None:
+        kind = records.ENTITY_KINDS[entity]
+        record_id = store.face_record(FACE, g.tenant, kind, given)
+        if record_id is None:
+            return None
+        if entity in ("Customer", "Vendor"):
+            return contacts.get(store, g.tenant, record_id)
+        if entity == "Item":
+            return catalogue.get_item(store, g.tenant, record_id)
+        pool = catalogue.accounts(store, g.tenant) if entity == "Account" else catalogue.tax_codes(store, g.tenant)
+        return next((r for r in pool.values() if r["id"] == record_id), None)
+
+    @app.get(f"{BASE}/<entity_path>/<given>")
+    def read_one(realm, entity_path, given):
+        entity = ENTITIES.get(entity_path.lower())
+        if entity is None:
+            return failure("4001", "Invalid query", f"Unsupported entity: {entity_path}")
+        record = record_of(entity, given)
+        if record is None:
+            return not_found(entity, given)
+        return json_response({entity: render(entity, record, lookups()), "time": stamp()})
+
+    def once(handler) -> Response:
+        """A write, once per requestid, in one transaction (rolled back when refused)."""
+        key = request.args.get("requestid")
+        if key is not None and (not key or len(key) > 50):
+            return failure("2010", "Request has invalid or unsupported property",
+                           "The requestid must be 1 to 50 characters long.")
+        tenant = g.tenant
+        with store.lock:
+            if key:
+                row = store.one("SELECT status, body FROM idempotency WHERE tenant_id=? AND key=?",
+                                (tenant, f"{FACE}:{key}"))
+                if row:
+                    return Response(row["body"], status=row["status"], mimetype="application/json")
+            sb.begin_events()
+            try:
+                with store.tx():
+                    response = handler()
+                    if response.status_code >= 400:
+                        raise Rollback(response)
+            except Rollback as rollback:
+                response = rollback.response
+                sb.drop_events()
+            if key:
+                store.run("INSERT OR REPLACE INTO idempotency (tenant_id, key, status, body, created) VALUES (?,?,?,?,?)",
+                          (tenant, f"{FACE}:{key}", response.status_code, response.get_data(as_text=True),
+                           sb.clock.now()))
+        sb.flush_events(request.host_url.rstrip("/"))
+        return response
+
+    def save_contact(entity: str) -> Response:
+        try:
+            body = loads(request.get_data() or b"{}")
+        except ValueError as exc:
+            return failure("2000", "Request has invalid or unsupported property", f"The body is not JSON: {exc}")
+        if not isinstance(body, dict):
+            return failure("2000", "Request has invalid or unsupported property", f"Send one {entity} object.")
+        existing, number = None, body.get("Id")
+        if number not in (None, ""):
+            existing = record_of(entity, str(number))
+            if existing is None:
+                return not_found(entity, str(number))
+            if str(body.get("SyncToken")) != str(existing.get("version", 0)):
+                return failure("5010", "Stale Object Error",
+                               f"Stale Object Error : You and another user were working on the same thing. "
+                               f"Please try again. (SyncToken {body.get('SyncToken')}, now "
+                               f"{existing.get('version', 0)})")
+        changes = records.contact_changes(body, entity, existing)
+        if existing is None and not changes.get("name"):
+            return failure("2020", "Required param missing, need to supply the required value for the API",
+                           "Required parameter DisplayName is missing in the request")
+        record, problems = contacts.save(store, g.tenant, changes, existing["id"] if existing else None)
+        if problems:
+            problem = problems[0]
+            if problem.code == "name_taken":
+                return failure("6240", "Duplicate Name Exists Error",
+                               "The name supplied already exists. : Another customer, vendor or employee is already "
+                               "using this name. Please use a different name.")
+            return failure("6000", "A business validation error has occurred while processing your request",
+                           f"Business Validation Error: {problem}")
+        return json_response({entity: records.contact(store, g.tenant, record, entity), "time": stamp()})
+
+    @app.post(f"{BASE}/customer")
+    def write_customer(realm):
+        return once(lambda: save_contact("Customer"))
+
+    @app.post(f"{BASE}/vendor")
+    def write_vendor(realm):
+        return once(lambda: save_contact("Vendor"))

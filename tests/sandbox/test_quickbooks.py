@@ -1,0 +1,217 @@
+"""The sandbox's QuickBooks Online face: Intuit's OAuth2 server and the Accounting API v3
+over the same books as Xero's face, in Intuit's shapes and faults; and Intuit's own
+Python clients (intuit-oauth, python-quickbooks) working against it unchanged but for
+their base URLs."""
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import requests
+
+from ..support.sandbox import CLIENT, HARBOUR_ID, SECOND_ID, SECRET, control, server  # noqa: F401
+
+CALLBACK = "http://localhost/callback"
+SCOPE = "com.intuit.quickbooks.accounting openid profile email"
+
+
+def consent(url: str, company: str = HARBOUR_ID, action: str = "allow") -> dict:
+    answer = requests.post(f"{url}/quickbooks/connect/oauth2", allow_redirects=False, timeout=10, data={
+        "client_id": CLIENT, "response_type": "code", "redirect_uri": CALLBACK, "scope": SCOPE, "state": "s7",
+        "action": action, "company": company})
+    assert answer.status_code == 302, answer.text
+    return {k: v[0] for k, v in parse_qs(urlsplit(answer.headers["Location"]).query).items()}
+
+
+def tokens_for(url: str, company: str = HARBOUR_ID) -> tuple[dict, str]:
+    given = consent(url, company)
+    answer = requests.post(f"{url}/quickbooks/oauth2/v1/tokens/bearer", auth=(CLIENT, SECRET), timeout=10,
+                           data={"grant_type": "authorization_code", "code": given["code"], "redirect_uri": CALLBACK})
+    assert answer.status_code == 200, answer.text
+    return answer.json(), given["realmId"]
+
+
+class Qbo:
+    def __init__(self, url: str, token: str, realm: str):
+        self.base = f"{url}/quickbooks/v3/company/{realm}"
+        self.headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+
+    def get(self, path: str, **params):
+        return requests.get(self.base + path, params={"minorversion": 75, **params}, headers=self.headers, timeout=10)
+
+    def post(self, path: str, body, **params):
+        return requests.post(self.base + path, params={"minorversion": 75, **params}, json=body, headers=self.headers,
+                             timeout=10)
+
+    def query(self, text: str):
+        answer = self.get("/query", query=text)
+        assert answer.status_code == 200, answer.text
+        return answer.json()["QueryResponse"]
+
+
+@pytest.fixture()
+def qbo(server):
+    tokens, realm = tokens_for(server.url)
+    return Qbo(server.url, tokens["access_token"], realm)
+
+
+def test_discovery_consent_tokens_refresh_and_revoke(server):
+    doc = requests.get(f"{server.url}/quickbooks/.well-known/openid_configuration", timeout=10).json()
+    assert {"issuer", "authorization_endpoint", "token_endpoint", "revocation_endpoint", "userinfo_endpoint",
+            "jwks_uri"} <= set(doc)
+    assert consent(server.url, action="cancel") == {"error": "access_denied", "state": "s7"}
+    given = consent(server.url)
+    assert given["state"] == "s7" and given["realmId"].isdigit() and given["code"]
+    tokens, realm = tokens_for(server.url)
+    assert realm == given["realmId"]  # the same company, the same realm
+    assert "through QuickBooks Online" in requests.get(f"{server.url}/ledger", timeout=10).text
+    assert (tokens["token_type"], tokens["expires_in"], tokens["x_refresh_token_expires_in"]) == \
+        ("bearer", 3600, 8726400)
+    refresh = requests.post(doc["token_endpoint"], auth=(CLIENT, SECRET), timeout=10,
+                            data={"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]}).json()
+    assert refresh["refresh_token"] == tokens["refresh_token"]  # it keeps its value for a day...
+    control(server.url, "clock", advance_seconds=90000)
+    rolled = requests.post(doc["token_endpoint"], auth=(CLIENT, SECRET), timeout=10,
+                           data={"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]}).json()
+    assert rolled["refresh_token"] != tokens["refresh_token"]  # ...then changes: store the newest
+    api = Qbo(server.url, rolled["access_token"], realm)
+    assert api.get(f"/companyinfo/{realm}").json()["CompanyInfo"]["CompanyName"] == "Harbour Sheet Metal (Sandbox)"
+    user = requests.get(doc["userinfo_endpoint"], headers={"Authorization": f"Bearer {rolled['access_token']}"},
+                        timeout=10).json()
+    assert user["email"] and user["emailVerified"] is True
+    assert requests.post(doc["revocation_endpoint"], auth=(CLIENT, SECRET), json={"token": rolled["refresh_token"]},
+                         timeout=10).status_code == 200
+    gone = api.get(f"/companyinfo/{realm}")
+    assert gone.status_code == 401 and gone.json()["fault"]["error"][0]["code"] == "3200"
+    again = requests.post(doc["token_endpoint"], auth=(CLIENT, SECRET), timeout=10,
+                          data={"grant_type": "refresh_token", "refresh_token": rolled["refresh_token"]})
+    assert again.status_code == 400 and again.json()["error"] == "invalid_grant"
+    ledger = requests.get(f"{server.url}/ledger", timeout=10).text.split("Second Brand")[0]
+    assert "through QuickBooks Online" not in ledger and "No connected apps" in ledger
+
+
+def test_the_token_endpoint_wants_the_client(server):
+    given = consent(server.url)
+    answer = requests.post(f"{server.url}/quickbooks/oauth2/v1/tokens/bearer", auth=(CLIENT, "wrong"), timeout=10,
+                           data={"grant_type": "authorization_code", "code": given["code"], "redirect_uri": CALLBACK})
+    assert answer.status_code == 401 and answer.json()["error"] == "invalid_client"
+
+
+def test_customers_and_vendors_are_separate_lists_over_the_same_books(server, qbo):
+    customers = qbo.query("SELECT * FROM Customer MAXRESULTS 1000")["Customer"]
+    vendors = qbo.query("select * from vendor maxresults 1000")["Vendor"]
+    names = {c["DisplayName"] for c in customers}
+    assert "Coastal Kitchens Pty Ltd" in names and "BlueScope Distribution" not in names
+    assert "BlueScope Distribution" in {v["DisplayName"] for v in vendors}
+    assert "Old Mill Fabrications" not in {v["DisplayName"] for v in vendors}  # inactive: not unless asked
+    assert "Old Mill Fabrications" in {v["DisplayName"] for v in qbo.query(
+        "SELECT * FROM Vendor WHERE Active IN (true, false) MAXRESULTS 1000")["Vendor"]}
+    both = "Precision Laser Cutting"
+    assert {c["Id"] for c in customers if c["DisplayName"] == both} and all(c["Id"].isdigit() for c in customers)
+    coastal = next(c for c in customers if c["DisplayName"] == "Coastal Kitchens Pty Ltd")
+    assert coastal["PrimaryEmailAddr"]["Address"] == "accounts@coastalkitchens.example"
+    assert coastal["BillAddr"]["Line1"].startswith("PO Box") and coastal["ShipAddr"]["Line1"] == "14 Pittwater Rd"
+    assert coastal["PrimaryPhone"]["FreeFormNumber"] == "02 9555 0101"
+    single = qbo.get(f"/customer/{coastal['Id']}").json()["Customer"]
+    assert single == coastal
+    assert qbo.query("SELECT COUNT(*) FROM Customer")["totalCount"] == len(customers)
+
+
+def test_queries_page_order_and_filter(server, qbo):
+    control(server.url, "contacts/bulk", count=250, customers=250)
+    first = qbo.query("SELECT * FROM Customer ORDERBY MetaData.LastUpdatedTime STARTPOSITION 1 MAXRESULTS 100")
+    second = qbo.query("SELECT * FROM Customer ORDERBY MetaData.LastUpdatedTime STARTPOSITION 101 MAXRESULTS 100")
+    assert (first["startPosition"], first["maxResults"], second["startPosition"]) == (1, 100, 101)
+    seen = [c["Id"] for c in first["Customer"] + second["Customer"]]
+    assert len(set(seen)) == 200
+    moments = [c["MetaData"]["LastUpdatedTime"] for c in first["Customer"] + second["Customer"]]
+    assert moments == sorted(moments)
+    since = moments[150]
+    later = qbo.query(f"SELECT * FROM Customer WHERE MetaData.LastUpdatedTime > '{since}' MAXRESULTS 1000")["Customer"]
+    assert later and all(c["MetaData"]["LastUpdatedTime"] > since for c in later)
+    posted = requests.post(qbo.base + "/query", params={"minorversion": 75}, timeout=10,
+                           data="SELECT * FROM Customer WHERE DisplayName LIKE 'Coastal%'",
+                           headers={**qbo.headers, "Content-Type": "application/text"})
+    assert [c["DisplayName"] for c in posted.json()["QueryResponse"]["Customer"]] == ["Coastal Kitchens Pty Ltd"]
+    assert qbo.query("SELECT * FROM Customer WHERE DisplayName = 'Nobody at all'") == {}
+    items = qbo.query("SELECT *, Sku FROM Item")["Item"]
+    panel = next(i for i in items if i["Sku"] == "PNL-1200")
+    assert panel["UnitPrice"] == 48.5 and panel["IncomeAccountRef"]["name"] == "Sales"
+    assert {a["AccountType"] for a in qbo.query("SELECT * FROM Account MAXRESULTS 1000")["Account"]} >= {"Bank", "Income"}
+    codes = qbo.query("SELECT * FROM TaxCode")["TaxCode"]
+    gst = next(c for c in codes if c["Name"] == "OUTPUT")
+    rate = qbo.get(f"/taxrate/{gst['SalesTaxRateList']['TaxRateDetail'][0]['TaxRateRef']['value']}").json()["TaxRate"]
+    assert rate["RateValue"] == 10
+    bad = qbo.get("/query", query="SELEKT nothing")
+    assert bad.status_code == 400 and bad.json()["Fault"]["Error"][0]["code"] == "4000"
+
+
+def test_customer_writes_sync_token_request_id_and_faults(server, qbo):
+    body = {"DisplayName": "Kiama Boat Sheds", "PrimaryEmailAddr": {"Address": "yard@kiamasheds.example"},
+            "PrimaryPhone": {"FreeFormNumber": "02 4232 0100"},
+            "BillAddr": {"Line1": "PO Box 77", "City": "Kiama", "CountrySubDivisionCode": "NSW", "PostalCode": "2533"},
+            "SyncToken": 0, "sparse": False, "domain": "QBO", "Balance": 0}
+    made = qbo.post("/customer", body, requestid="factory-customer-41")
+    assert made.status_code == 200, made.text
+    again = qbo.post("/customer", body, requestid="factory-customer-41")
+    assert again.json()["Customer"]["Id"] == made.json()["Customer"]["Id"]
+    customer = made.json()["Customer"]
+    assert (customer["SyncToken"], customer["BillAddr"]["City"]) == ("0", "Kiama")
+    assert qbo.query("SELECT COUNT(*) FROM Customer WHERE DisplayName = 'Kiama Boat Sheds'")["totalCount"] == 1
+    duplicate = qbo.post("/customer", dict(body, DisplayName="kiama boat sheds"))
+    assert duplicate.status_code == 400 and duplicate.json()["Fault"]["Error"][0]["code"] == "6240"
+    as_vendor = qbo.post("/vendor", {"DisplayName": "Kiama Boat Sheds"})
+    assert as_vendor.json()["Fault"]["Error"][0]["code"] == "6240"  # unique across customers and vendors
+    vendor = qbo.post("/vendor", {"DisplayName": "Kiama Boat Sheds (supplier)"}).json()["Vendor"]
+    assert vendor["Id"].isdigit()
+    updated = qbo.post("/customer", {"Id": customer["Id"], "SyncToken": "0", "sparse": True,
+                                     "PrimaryEmailAddr": {"Address": "office@kiamasheds.example"}})
+    assert updated.status_code == 200 and updated.json()["Customer"]["SyncToken"] == "1"
+    assert updated.json()["Customer"]["PrimaryPhone"]["FreeFormNumber"] == "02 4232 0100"  # sparse: kept
+    stale = qbo.post("/customer", {"Id": customer["Id"], "SyncToken": "0", "sparse": True, "DisplayName": "X"})
+    assert stale.status_code == 400 and stale.json()["Fault"]["Error"][0]["code"] == "5010"
+    missing = qbo.get("/customer/999999")
+    assert missing.status_code == 400 and missing.json()["Fault"]["Error"][0]["code"] == "610"
+    nameless = qbo.post("/customer", {"Notes": "no name"})
+    assert nameless.status_code == 400 and nameless.json()["Fault"]["Error"][0]["code"] == "2020"
+    assert qbo.post("/customer", body, requestid="x" * 51).status_code == 400
+
+
+def test_another_company_is_refused(server, qbo):
+    second_realm = consent(server.url, company=SECOND_ID)["realmId"]
+    other = Qbo(server.url, qbo.headers["Authorization"][7:], second_realm)
+    answer = other.get(f"/companyinfo/{second_realm}")
+    assert answer.status_code == 403 and answer.json()["Fault"]["Error"][0]["code"] == "3100"
+
+
+def test_intuits_own_clients_work_against_the_face(server, monkeypatch):
+    """intuit-oauth's AuthClient (discovery by URL; it checks the id token's RS256
+    signature against the face's JWKS) and python-quickbooks, unchanged but for the API's
+    base URL (and oauthlib's switch for a plain-http server)."""
+    monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")
+    from intuitlib.client import AuthClient
+    from intuitlib.enums import Scopes
+    from quickbooks import QuickBooks
+    from quickbooks.objects.customer import Customer
+
+    auth = AuthClient(CLIENT, SECRET, CALLBACK, f"{server.url}/quickbooks/.well-known/openid_configuration")
+    url = auth.get_authorization_url([Scopes.ACCOUNTING])
+    assert url.startswith(f"{server.url}/quickbooks/connect/oauth2?")
+    given = consent(server.url)
+    auth.get_bearer_token(given["code"], realm_id=given["realmId"])
+    assert auth.access_token and auth.refresh_token and auth.x_refresh_token_expires_in == 8726400
+    assert auth.id_token  # kept only when its RS256 signature checks out against the face's JWKS
+    auth.refresh()
+    client = QuickBooks(auth_client=auth, refresh_token=auth.refresh_token, company_id=given["realmId"],
+                        minorversion=75)
+    client.api_url_v3 = f"{server.url}/quickbooks/v3"
+    found = Customer.filter(DisplayName="Coastal Kitchens Pty Ltd", qb=client)
+    assert [c.DisplayName for c in found] == ["Coastal Kitchens Pty Ltd"]
+    assert Customer.count(qb=client) > 20
+    made = Customer()
+    made.DisplayName = "Thirroul Sheetworks"
+    made.save(qb=client, request_id="made-by-python-quickbooks")
+    assert made.Id and Customer.get(made.Id, qb=client).DisplayName == "Thirroul Sheetworks"
+    auth.revoke(token=auth.refresh_token)
+    with pytest.raises(Exception):
+        Customer.all(qb=client)
