@@ -215,3 +215,95 @@ def test_intuits_own_clients_work_against_the_face(server, monkeypatch):
     auth.revoke(token=auth.refresh_token)
     with pytest.raises(Exception):
         Customer.all(qb=client)
+
+
+def refs(qbo: Qbo) -> dict:
+    customers = qbo.query("SELECT * FROM Customer MAXRESULTS 1000")["Customer"]
+    vendors = qbo.query("SELECT * FROM Vendor MAXRESULTS 1000")["Vendor"]
+    items = qbo.query("SELECT * FROM Item")["Item"]
+    codes = qbo.query("SELECT * FROM TaxCode")["TaxCode"]
+    accounts = qbo.query("SELECT * FROM Account MAXRESULTS 1000")["Account"]
+    return {"coastal": next(c["Id"] for c in customers if c["DisplayName"] == "Coastal Kitchens Pty Ltd"),
+            "bluescope": next(v["Id"] for v in vendors if v["DisplayName"] == "BlueScope Distribution"),
+            "panel": next(i["Id"] for i in items if i["Sku"] == "PNL-1200"),
+            "sheet": next(i["Id"] for i in items if i["Sku"] == "GAL-SHT"),
+            "gst": next(c["Id"] for c in codes if c["Name"] == "OUTPUT"),
+            "gst_in": next(c["Id"] for c in codes if c["Name"] == "INPUT"),
+            "freight": next(a["Id"] for a in accounts if a["AcctNum"] == "425")}
+
+
+def sale_line(ref: dict, qty, price, amount) -> dict:
+    return {"DetailType": "SalesItemLineDetail", "Amount": amount, "Description": "Panel",
+            "SalesItemLineDetail": {"ItemRef": {"value": ref["panel"], "name": ""}, "Qty": qty, "UnitPrice": price,
+                                    "TaxCodeRef": {"value": ref["gst"]}}}
+
+
+def test_invoices_once_per_request_id_with_totals_to_the_cent(server, qbo):
+    ref = refs(qbo)
+    lines = [sale_line(ref, 3, 0.33, 0.99) for _ in range(13)]  # 13 lines of 0.99, GST 0.10 each (rounded per line)
+    body = {"CustomerRef": {"value": ref["coastal"], "name": ""}, "DocNumber": "INV-0100", "TxnDate": "2026-12-01",
+            "DueDate": "2026-12-31", "GlobalTaxCalculation": "TaxExcluded", "Line": lines, "TotalAmt": "",
+            "Balance": 0, "domain": "QBO", "sparse": False, "SyncToken": 0}
+    made = qbo.post("/invoice", body, requestid="invoice-7-v1")
+    assert made.status_code == 200, made.text
+    again = qbo.post("/invoice", body, requestid="invoice-7-v1")
+    invoice = made.json()["Invoice"]
+    assert again.json()["Invoice"]["Id"] == invoice["Id"]
+    assert qbo.query("SELECT COUNT(*) FROM Invoice WHERE DocNumber = 'INV-0100'")["totalCount"] == 1
+    assert (invoice["TotalAmt"], invoice["TxnTaxDetail"]["TotalTax"], invoice["Balance"]) == (14.17, 1.30, 14.17)
+    assert invoice["Line"][-1] == {"Amount": 12.87, "DetailType": "SubTotalLineDetail", "SubTotalLineDetail": {}}
+    assert invoice["CustomerRef"]["value"] == ref["coastal"]
+    updated = qbo.post("/invoice", {"Id": invoice["Id"], "SyncToken": invoice["SyncToken"], "sparse": True,
+                                    "Line": [sale_line(ref, 2, 48.5, 97.0)]}).json()["Invoice"]
+    assert (updated["TotalAmt"], len(updated["Line"]), updated["SyncToken"]) == (106.7, 2, "1")  # lines replaced
+    stale = qbo.post("/invoice", {"Id": invoice["Id"], "SyncToken": "0", "sparse": True, "PrivateNote": "x"})
+    assert stale.json()["Fault"]["Error"][0]["code"] == "5010"
+    wrong = qbo.post("/invoice", dict(body, DocNumber="INV-0101", Line=[sale_line(ref, 2, 48.5, 90.0)]))
+    assert wrong.json()["Fault"]["Error"][0]["code"] == "6070"
+    untaxed = sale_line(ref, 1, 10, 10)
+    del untaxed["SalesItemLineDetail"]["TaxCodeRef"]
+    assert qbo.post("/invoice", dict(body, DocNumber="INV-0102", Line=[untaxed])).json()["Fault"]["Error"][0]["code"] \
+        == "6000"
+    ghost = qbo.post("/invoice", dict(body, DocNumber="INV-0103", CustomerRef={"value": "987654"}))
+    assert ghost.json()["Fault"]["Error"][0]["code"] == "2500"
+    assert qbo.post("/invoice", dict(body, DocNumber="INV-0104", Line=[])).json()["Fault"]["Error"][0]["code"] == "6000"
+    taken = qbo.post("/invoice", dict(body, Line=[sale_line(ref, 1, 10, 10)]))
+    assert taken.json()["Fault"]["Error"][0]["code"] == "6140"
+
+
+def test_a_payment_in_the_books_shows_as_balance_and_linked_txn(server, qbo):
+    ref = refs(qbo)
+    invoice = qbo.post("/invoice", {"CustomerRef": {"value": ref["coastal"]}, "DocNumber": "INV-0200",
+                                    "DueDate": "2026-12-31", "Line": [sale_line(ref, 2, 48.5, 97.0)]}).json()["Invoice"]
+    xero_id = next(i["InvoiceID"] for i in server_invoices(server) if i["InvoiceNumber"] == "INV-0200")
+    answer = requests.post(f"{server.url}/ledger/payments", allow_redirects=False, timeout=10,
+                           data={"tenant_id": HARBOUR_ID, "invoice_id": xero_id, "amount": "50.00"})
+    assert answer.status_code == 303
+    after = qbo.get(f"/invoice/{invoice['Id']}").json()["Invoice"]
+    assert after["Balance"] == 56.7 and after["LinkedTxn"][0]["TxnType"] == "Payment"
+
+
+def server_invoices(server) -> list[dict]:
+    """The same books through Xero's face."""
+    from ..support.sandbox import Api, connect
+    return Api(server.url, connect(server.url)["access_token"]).get("/Invoices").json()["Invoices"]
+
+
+def test_bills_by_account_and_by_item(server, qbo):
+    ref = refs(qbo)
+    bill = qbo.post("/bill", {"VendorRef": {"value": ref["bluescope"]}, "DocNumber": "BSD-9001", "TxnDate": "2026-12-02",
+                              "DueDate": "2027-01-01", "Line": [
+                                  {"DetailType": "AccountBasedExpenseLineDetail", "Amount": 120, "Description": "Freight",
+                                   "AccountBasedExpenseLineDetail": {"AccountRef": {"value": ref["freight"]},
+                                                                     "TaxCodeRef": {"value": ref["gst_in"]}}},
+                                  {"DetailType": "ItemBasedExpenseLineDetail", "Amount": 580, "Description": "Sheet",
+                                   "ItemBasedExpenseLineDetail": {"ItemRef": {"value": ref["sheet"]}, "Qty": 10,
+                                                                  "UnitPrice": 58, "TaxCodeRef": {"value": ref["gst_in"]}}}]},
+                    requestid="bill-1")
+    assert bill.status_code == 200, bill.text
+    saved = bill.json()["Bill"]
+    assert (saved["TotalAmt"], saved["Balance"], saved["VendorRef"]["value"]) == (770.0, 770.0, ref["bluescope"])
+    assert [line["DetailType"] for line in saved["Line"]] == ["AccountBasedExpenseLineDetail",
+                                                              "ItemBasedExpenseLineDetail"]
+    assert "BSD-9001" in {b["DocNumber"] for b in qbo.query("SELECT * FROM Bill")["Bill"]}
+    assert "BSD-9001" not in {i.get("DocNumber") for i in qbo.query("SELECT * FROM Invoice").get("Invoice", [])}

@@ -1,9 +1,10 @@
 """QuickBooks Online's Accounting API v3 over the books: /v3/company/{realmId}/...
 
 - GET companyinfo/{realmId}; GET {entity}/{id} for customer, vendor, item, account,
-  taxcode, taxrate; GET or POST query (the SQL as `query=` or as an application/text
-  body; query.py); POST customer and vendor (create, or update with Id and the current
-  SyncToken; `sparse` or not, the books keep what the body doesn't carry).
+  taxcode, taxrate, invoice, bill; GET or POST query (the SQL as `query=` or as an
+  application/text body; query.py); POST customer, vendor, invoice and bill (create, or
+  update with Id and the current SyncToken; lines are replaced whole; `sparse` or not,
+  the books keep what the body doesn't carry). Not yet: ?operation=delete|void, cdc.
 - `requestid` (at most 50 characters) makes a write happen once: the same requestid
   answers the first answer again. `minorversion` is accepted at any value (75 is what
   Intuit serves since 2025-08-01).
@@ -18,14 +19,15 @@ from flask import Flask, Response, g, request
 from ...core.oauth import json_response
 from ...core.state import Rollback
 from ...core.util import loads
-from ...ledger import catalogue, contacts
-from . import fault, query, records
+from ...ledger import catalogue, contacts, documents
+from . import fault, query, records, writes
 from .records import FACE, stamp
 
 BASE = "/v3/company/<realm>"
 ENTITIES = {"customer": "Customer", "vendor": "Vendor", "item": "Item", "account": "Account",
-            "taxcode": "TaxCode", "taxrate": "TaxRate"}
+            "taxcode": "TaxCode", "taxrate": "TaxRate", "invoice": "Invoice", "bill": "Bill"}
 NAME_LISTS = ("Customer", "Vendor", "Item", "Account", "TaxCode", "TaxRate")
+TRANSACTIONS = ("Invoice", "Bill")
 FAST_FIELDS = ("metadata.lastupdatedtime", "active")
 
 
@@ -51,13 +53,28 @@ def register(app: Flask, sb) -> None:
             return records.account(store, tenant, record, lookups["tax_codes"])
         if entity == "TaxCode":
             return records.tax_code(store, tenant, record)
+        if entity in TRANSACTIONS:
+            contact = lookups["contacts"](record["contact_id"])
+            return records.document(store, tenant, record, contact, lookups, entity)
         return records.tax_rate(store, tenant, record)
 
     def lookups() -> dict:
-        return {"accounts": catalogue.accounts(store, g.tenant), "tax_codes": catalogue.tax_codes(store, g.tenant)}
+        seen: dict = {}
+
+        def contact(contact_id):
+            if contact_id not in seen:
+                seen[contact_id] = contacts.get(store, g.tenant, contact_id)
+            return seen[contact_id]
+        return {"accounts": catalogue.accounts(store, g.tenant), "tax_codes": catalogue.tax_codes(store, g.tenant),
+                "items": catalogue.items(store, g.tenant), "contacts": contact}
 
     def all_records(entity: str, active_only: bool) -> list[dict]:
         tenant = g.tenant
+        if entity in TRANSACTIONS:
+            kind = records.DOCUMENTS[entity][0]
+            return [store.doc(r) for r in store.query(
+                "SELECT doc FROM invoices WHERE tenant_id=? AND type=? AND status != 'deleted' ORDER BY seq",
+                (tenant, kind))]
         if entity in ("Customer", "Vendor"):
             flag = "is_customer" if entity == "Customer" else "is_supplier"
             sql = f"SELECT doc FROM contacts WHERE tenant_id=? AND {flag}=1"  # noqa: S608 - fixed names
@@ -98,11 +115,11 @@ def register(app: Flask, sb) -> None:
             parsed = query.parse(text)
         except query.QueryError as exc:
             return failure(exc.code, exc.message, exc.detail)
-        entity = next((e for e in NAME_LISTS if e.lower() == parsed.entity.lower()), None)
+        entity = next((e for e in (*NAME_LISTS, *TRANSACTIONS) if e.lower() == parsed.entity.lower()), None)
         if entity is None:
             return failure("4001", "Invalid query", f"QueryValidationError: Entity '{parsed.entity}' is not supported "
                                                     "by this sandbox.")
-        active_only = not any(name.lower() == "active" for name, _, _ in parsed.where)
+        active_only = entity in NAME_LISTS and not any(name.lower() == "active" for name, _, _ in parsed.where)
         found = None
         if entity in ("Customer", "Vendor") and all(n.lower() in FAST_FIELDS for n, _, _ in parsed.where) and \
                 all(n.lower() == "metadata.lastupdatedtime" for n, _ in parsed.order):
@@ -141,6 +158,9 @@ def register(app: Flask, sb) -> None:
             return None
         if entity in ("Customer", "Vendor"):
             return contacts.get(store, g.tenant, record_id)
+        if entity in TRANSACTIONS:
+            record = documents.get(store, g.tenant, record_id)
+            return record if record and record["status"] != "deleted" else None
         if entity == "Item":
             return catalogue.get_item(store, g.tenant, record_id)
         pool = catalogue.accounts(store, g.tenant) if entity == "Account" else catalogue.tax_codes(store, g.tenant)
@@ -216,6 +236,47 @@ def register(app: Flask, sb) -> None:
             return failure("6000", "A business validation error has occurred while processing your request",
                            f"Business Validation Error: {problem}")
         return json_response({entity: records.contact(store, g.tenant, record, entity), "time": stamp()})
+
+    def save_document(entity: str) -> Response:
+        try:
+            body = loads(request.get_data() or b"{}")
+        except ValueError as exc:
+            return failure("2000", "Request has invalid or unsupported property", f"The body is not JSON: {exc}")
+        if not isinstance(body, dict):
+            return failure("2000", "Request has invalid or unsupported property", f"Send one {entity} object.")
+        existing, given = None, body.get("Id")
+        if given not in (None, ""):
+            existing = record_of(entity, str(given))
+            if existing is None:
+                return not_found(entity, str(given))
+            if str(body.get("SyncToken")) != str(existing.get("version", 0)):
+                return failure("5010", "Stale Object Error", "Stale Object Error : You and another user were working "
+                                                             "on the same thing. Please try again.")
+        try:
+            changes = writes.document_changes(store, g.tenant, body, entity, existing, lookups())
+        except writes.Fault as exc:
+            return failure(exc.code, exc.message, exc.detail)
+        record, problems = documents.save(store, g.tenant, changes, existing["id"] if existing else None)
+        if problems:
+            problem = problems[0]
+            if problem.code == "wrong_total":
+                return failure("6070", "Amount is not equal to UnitPrice * Qty",
+                               f"Amount is not equal to UnitPrice * Qty. Supplied value: {problem}")
+            if problem.code == "number_taken":
+                return failure("6140", "Duplicate Document Number Error",
+                               "Duplicate Document Number Error : You must specify a different number. "
+                               "This number has already been used.")
+            return failure("6000", "A business validation error has occurred while processing your request",
+                           f"Business Validation Error: {problem}")
+        return json_response({entity: render(entity, record, lookups()), "time": stamp()})
+
+    @app.post(f"{BASE}/invoice")
+    def write_invoice(realm):
+        return once(lambda: save_document("Invoice"))
+
+    @app.post(f"{BASE}/bill")
+    def write_bill(realm):
+        return once(lambda: save_document("Bill"))
 
     @app.post(f"{BASE}/customer")
     def write_customer(realm):

@@ -23,7 +23,7 @@ ACCOUNT_TYPES = {"bank": ("Bank", "Asset", "Checking"), "revenue": ("Income", "R
                  "long_term_liability": ("Long Term Liability", "Liability", "OtherLongTermLiabilities"),
                  "equity": ("Equity", "Equity", "OwnersEquity")}
 ENTITY_KINDS = {"Customer": "customer", "Vendor": "vendor", "Item": "item", "Account": "account",
-                "TaxCode": "taxcode", "TaxRate": "taxrate"}
+                "TaxCode": "taxcode", "TaxRate": "taxrate", "Invoice": "invoice", "Bill": "bill"}
 
 
 def stamp(ms: int | float | None = None) -> str:
@@ -224,3 +224,87 @@ def company(record: dict, realm: str) -> dict:
                           {"Name": "IsQbdtMigrated", "Value": "false"}],
             "domain": "QBO", "sparse": False, "MetaData": {"CreateTime": stamp(record.get("created_ms") or 0)},
             "realmId": realm}
+
+
+# --- invoices and bills ---------------------------------------------------------------------
+
+TAX_CALCULATION = {"exclusive": "TaxExcluded", "inclusive": "TaxInclusive", "notax": "NotApplicable"}
+DOCUMENTS = {"Invoice": ("sale", "invoice", "CustomerRef", "customer"),
+             "Bill": ("purchase", "bill", "VendorRef", "vendor")}
+
+
+def document(store, tenant: str, record: dict, contact_record: dict | None, lookups: dict, entity: str) -> dict:
+    """A books sale as an Invoice, a purchase as a Bill: lines with their item or account
+    and tax code, TxnTaxDetail, TotalAmt and Balance (what is still owed), LinkedTxn for
+    the payments applied. A voided document shows zero amounts, as QuickBooks does."""
+    _, kind, ref_field, contact_kind = DOCUMENTS[entity]
+    accounts, codes = lookups["accounts"], lookups["tax_codes"]
+    items = lookups["items"]
+    voided = record["status"] == "voided"
+    lines, rates = [], {}
+    for n, given in enumerate(record["lines"], 1):
+        code = codes.get(given.get("tax_code") or "")
+        tax_ref = {"value": number(store, tenant, "taxcode", code["id"])} if code else None
+        item = items.get((given.get("item_code") or "").lower())
+        amount = Decimal(0) if voided else given["line_amount"]
+        if entity == "Invoice" or item:
+            detail = {"Qty": given["quantity"], "UnitPrice": given["unit_price"]}
+            if item:
+                detail["ItemRef"] = {"value": number(store, tenant, "item", item["id"]), "name": item["name"]}
+            if tax_ref:
+                detail["TaxCodeRef"] = tax_ref
+            account = accounts.get(given.get("account_code") or "")
+            if account and entity == "Invoice":
+                detail["ItemAccountRef"] = {"value": number(store, tenant, "account", account["id"]),
+                                            "name": account["name"]}
+            if entity == "Bill":
+                detail["BillableStatus"] = "NotBillable"
+            kind_of_line = "SalesItemLineDetail" if entity == "Invoice" else "ItemBasedExpenseLineDetail"
+        else:
+            account = accounts.get(given.get("account_code") or "")
+            detail = {"BillableStatus": "NotBillable"}
+            if account:
+                detail["AccountRef"] = {"value": number(store, tenant, "account", account["id"]), "name": account["name"]}
+            if tax_ref:
+                detail["TaxCodeRef"] = tax_ref
+            kind_of_line = "AccountBasedExpenseLineDetail"
+        lines.append({"Id": str(n), "LineNum": n, "Description": given.get("description") or "", "Amount": amount,
+                      "DetailType": kind_of_line, kind_of_line: detail})
+        if code and not voided:
+            key = code["id"]
+            net, tax = rates.get(key, (Decimal(0), Decimal(0)))
+            rates[key] = (net + given["line_amount"], tax + given["tax_amount"])
+    if entity == "Invoice":
+        lines.append({"Amount": Decimal(0) if voided else record["subtotal"], "DetailType": "SubTotalLineDetail",
+                      "SubTotalLineDetail": {}})
+    tax_lines = [{"Amount": tax, "DetailType": "TaxLineDetail", "TaxLineDetail": {
+        "TaxRateRef": {"value": number(store, tenant, "taxrate", code_id)}, "PercentBased": True,
+        "TaxPercent": next(Decimal(str(c["rate"])) for c in codes.values() if c["id"] == code_id),
+        "NetAmountTaxable": net}} for code_id, (net, tax) in rates.items()]
+    paid_kind = "Payment" if entity == "Invoice" else "BillPaymentCheck"
+    doc = {"Id": number(store, tenant, kind, record["id"]), "SyncToken": str(record.get("version", 0)),
+           "DocNumber": record.get("number") or "", "TxnDate": record["date"], "Line": lines,
+           ref_field: {"value": number(store, tenant, contact_kind, record["contact_id"]),
+                       "name": (contact_record or {}).get("name", "")},
+           "TxnTaxDetail": {"TotalTax": Decimal(0) if voided else record["tax"], "TaxLine": tax_lines},
+           "GlobalTaxCalculation": TAX_CALCULATION[record["amounts"]],
+           "TotalAmt": Decimal(0) if voided else record["total"], "Balance": record["due"],
+           "CurrencyRef": {"value": record.get("currency") or "AUD", "name": "Australian Dollar"},
+           "LinkedTxn": [{"TxnId": number(store, tenant, "payment", p["id"]), "TxnType": paid_kind}
+                         for p in record.get("payments") or ()],
+           "domain": "QBO", "sparse": False, "MetaData": _meta(record)}
+    if record.get("due_date"):
+        doc["DueDate"] = record["due_date"]
+    note = "Voided" if voided else record.get("reference") or ""
+    if note:
+        doc["PrivateNote"] = note
+    if entity == "Invoice":
+        doc.update({"EmailStatus": "NotSet", "PrintStatus": "NotSet", "ApplyTaxAfterDiscount": False,
+                    "Deposit": 0, "AllowOnlineCreditCardPayment": False, "AllowOnlineACHPayment": False})
+        if (contact_record or {}).get("email"):
+            doc["BillEmail"] = {"Address": contact_record["email"]}
+    else:
+        payable = next((a for a in accounts.values() if a.get("system") == "creditors"), None)
+        if payable:
+            doc["APAccountRef"] = {"value": number(store, tenant, "account", payable["id"]), "name": payable["name"]}
+    return doc
