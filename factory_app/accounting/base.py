@@ -376,7 +376,11 @@ class AccountingProvider(ABC):
     # writes
     @abstractmethod
     def save_contact(self, session: "ApiSession", contact: RemoteContact | None, *, name: str,
-                     email: str | None = None, idempotency_key: str | None = None) -> RemoteContact: ...
+                     email: str | None = None, kind: str = "customer",
+                     idempotency_key: str | None = None) -> RemoteContact:
+        """A contact created (contact None) or renamed. `kind` ("customer" | "supplier") is
+        what Factory holds it as: a package that keeps customers and suppliers in lists of
+        their own (contact_lists) creates it in contact_list_for(kind); Xero ignores it."""
 
     @abstractmethod
     def save_document(self, session: "ApiSession", draft: DocumentDraft, remote_id: str | None,

@@ -31,7 +31,8 @@ def create_contact(run: SyncRun, connection: AccountingConnection) -> None:
         return
     try:
         contact = conn_service.call(connection, lambda s: adapter.save_contact(
-            s, None, name=party.name, email=party.email, idempotency_key=f"factory-contact-{party.id}"))
+            s, None, name=party.name, email=party.email, kind=local_type,
+            idempotency_key=f"factory-contact-{party.id}"))
     except Rejected as exc:
         party.remote_state, party.remote_message = "failed", exc.message
         run.failed += 1

@@ -101,6 +101,16 @@ def test_a_contact_created_is_read_back_with_its_name_as_given(adapter, connecte
     assert (found.name, found.email) == (HOSTILE, "ap@coastal.example")
 
 
+def test_a_supplier_created_is_in_the_list_suppliers_are_read_from(adapter, connected):
+    """`kind` says which list a package that keeps them apart creates the contact in."""
+    session = connected["session"]
+    before = datetime.now(timezone.utc) - timedelta(seconds=5)
+    made = adapter.save_contact(session, None, name="Unanderra Steel Supplies", kind="supplier",
+                                idempotency_key="contract-supplier-1")
+    suppliers = read_all(adapter, session, adapter.contact_list_for("supplier"), before)
+    assert made.remote_id in {c.remote_id for c in suppliers}
+
+
 def sales_invoice(adapter, session, number: str) -> DocumentDraft:
     """Two lines at GST, with the accounts and tax rates the adapter proposes."""
     accounts, rates = adapter.accounts(session).items, adapter.tax_rates(session).items

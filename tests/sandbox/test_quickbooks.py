@@ -307,3 +307,35 @@ def test_bills_by_account_and_by_item(server, qbo):
                                                               "ItemBasedExpenseLineDetail"]
     assert "BSD-9001" in {b["DocNumber"] for b in qbo.query("SELECT * FROM Bill")["Bill"]}
     assert "BSD-9001" not in {i.get("DocNumber") for i in qbo.query("SELECT * FROM Invoice").get("Invoice", [])}
+
+
+def test_change_data_capture(server, qbo):
+    from datetime import datetime, timedelta, timezone
+
+    import time
+
+    from ..support.sandbox import Api, connect
+    time.sleep(1.1)  # the demo books were planted a moment ago: what changes now comes after
+    since = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")  # no offset: UTC
+    made = qbo.post("/customer", {"DisplayName": "Bulli Surf Fabrication"}).json()["Customer"]
+    xero = Api(server.url, connect(server.url)["access_token"])
+    contact = next(c for c in xero.get("/Contacts").json()["Contacts"] if c["Name"] == "Bulli Surf Fabrication")
+    draft = xero.put("/Invoices", {"Invoices": [{"Type": "ACCREC", "Contact": {"ContactID": contact["ContactID"]},
+                                                 "Status": "DRAFT", "LineItems": [{"Description": "Hood", "Quantity": 1,
+                                                                                   "UnitAmount": 80, "AccountCode": "200",
+                                                                                   "TaxType": "OUTPUT"}]}]})
+    draft_id = draft.json()["Invoices"][0]["InvoiceID"]
+    answer = qbo.get("/cdc", entities="Customer,Invoice", changedSince=since)
+    assert answer.status_code == 200, answer.text
+    [customers, invoices] = answer.json()["CDCResponse"][0]["QueryResponse"]
+    assert made["Id"] in {c["Id"] for c in customers["Customer"]}
+    [invoice] = invoices["Invoice"]
+    assert requests.post(f"{server.url}/ledger/invoices/{draft_id}/delete", data={"tenant_id": HARBOUR_ID},
+                         timeout=10).status_code == 200
+    after = qbo.get("/cdc", entities="Invoice", changedSince=since).json()["CDCResponse"][0]["QueryResponse"][0]
+    assert after["Invoice"] == [{"Id": invoice["Id"], "status": "Deleted", "domain": "QBO",
+                                 "MetaData": after["Invoice"][0]["MetaData"]}]
+    assert qbo.get(f"/invoice/{invoice['Id']}").json()["Fault"]["Error"][0]["code"] == "610"
+    old = (datetime.now(timezone.utc) - timedelta(days=31)).isoformat()
+    assert qbo.get("/cdc", entities="Customer", changedSince=old).status_code == 400
+    assert qbo.get("/cdc", entities="TaxCode", changedSince=since).status_code == 400

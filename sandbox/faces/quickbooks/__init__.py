@@ -1,12 +1,13 @@
 """QuickBooks Online's face of the sandbox: Intuit's OAuth2 server (discovery, consent with
 the company as `realmId`, tokens, revoke, userinfo) and the Accounting API v3
-(/v3/company/{realmId}/...: companyinfo, query, Customer, Vendor, Item, Account, TaxCode,
-TaxRate reads, Customer and Vendor writes with SyncToken and requestid), mounted at
+(/v3/company/{realmId}/...: companyinfo, query, cdc, Customer, Vendor, Item, Account,
+TaxCode, TaxRate, Invoice and Bill reads, Customer, Vendor, Invoice and Bill writes with
+SyncToken and requestid), mounted at
 /quickbooks over the one set of books, answering in Intuit's shapes and Fault bodies.
 Facts: ../shared/specs/API-NOTES.md (QuickBooks part) and Intuit's XSDs in
 ../shared/specs/qbo/xsd/.
 
-Not yet (issue 13): invoices and bills, change data capture, webhooks, batch."""
+Not yet (issue 13): webhooks (CloudEvents), ?operation=void|delete, batch."""
 from __future__ import annotations
 
 import re

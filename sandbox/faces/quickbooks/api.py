@@ -4,7 +4,8 @@
   taxcode, taxrate, invoice, bill; GET or POST query (the SQL as `query=` or as an
   application/text body; query.py); POST customer, vendor, invoice and bill (create, or
   update with Id and the current SyncToken; lines are replaced whole; `sparse` or not,
-  the books keep what the body doesn't carry). Not yet: ?operation=delete|void, cdc.
+  the books keep what the body doesn't carry); GET cdc (cdc.py). Not yet: ?operation=
+  delete|void, batch.
 - `requestid` (at most 50 characters) makes a write happen once: the same requestid
   answers the first answer again. `minorversion` is accepted at any value (75 is what
   Intuit serves since 2025-08-01).
@@ -20,7 +21,7 @@ from ...core.oauth import json_response
 from ...core.state import Rollback
 from ...core.util import loads
 from ...ledger import catalogue, contacts, documents
-from . import fault, query, records, writes
+from . import cdc, fault, query, records, writes
 from .records import FACE, stamp
 
 BASE = "/v3/company/<realm>"
@@ -68,13 +69,13 @@ def register(app: Flask, sb) -> None:
         return {"accounts": catalogue.accounts(store, g.tenant), "tax_codes": catalogue.tax_codes(store, g.tenant),
                 "items": catalogue.items(store, g.tenant), "contacts": contact}
 
-    def all_records(entity: str, active_only: bool) -> list[dict]:
+    def all_records(entity: str, active_only: bool, deleted: bool = False) -> list[dict]:
         tenant = g.tenant
         if entity in TRANSACTIONS:
             kind = records.DOCUMENTS[entity][0]
+            gone = "" if deleted else " AND status != 'deleted'"
             return [store.doc(r) for r in store.query(
-                "SELECT doc FROM invoices WHERE tenant_id=? AND type=? AND status != 'deleted' ORDER BY seq",
-                (tenant, kind))]
+                f"SELECT doc FROM invoices WHERE tenant_id=? AND type=?{gone} ORDER BY seq", (tenant, kind))]  # noqa: S608
         if entity in ("Customer", "Vendor"):
             flag = "is_customer" if entity == "Customer" else "is_supplier"
             sql = f"SELECT doc FROM contacts WHERE tenant_id=? AND {flag}=1"  # noqa: S608 - fixed names
@@ -144,6 +145,28 @@ def register(app: Flask, sb) -> None:
         if request.method == "POST" and not text:
             text = request.get_data(as_text=True)
         return run_query(text or "")
+
+    @app.get(f"{BASE}/cdc")
+    def change_data(realm):
+        try:
+            since = cdc.moment(request.args.get("changedSince"), sb.clock.now())
+            asked = cdc.entities(request.args.get("entities"))
+        except cdc.CdcError as exc:
+            return failure(exc.code, exc.message, exc.detail)
+        extra, changed = lookups(), {}
+        for entity in asked:
+            docs = []
+            for record in all_records(entity, active_only=False, deleted=True):
+                if record.get("updated_ms", 0) < since * 1000:
+                    continue
+                if record.get("status") == "deleted":
+                    docs.append({"Id": records.number(store, g.tenant, records.ENTITY_KINDS[entity], record["id"]),
+                                 "status": "Deleted", "domain": "QBO",
+                                 "MetaData": {"LastUpdatedTime": stamp(record["updated_ms"])}})
+                else:
+                    docs.append(render(entity, record, extra))
+            changed[entity] = docs
+        return json_response(cdc.answer(changed, stamp()))
 
     @app.get(f"{BASE}/companyinfo/<company_id>")
     def company_info(realm, company_id):

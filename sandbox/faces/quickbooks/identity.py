@@ -33,7 +33,10 @@ USER = {"sub": seed.sid("user", "priya", "intuit"), "email": seed.SANDBOX_USER, 
 
 
 def realm_of(store, tenant: str) -> str:
-    """The company's realm id (a number, as Intuit's are)."""
+    """The company's realm id (a number, as Intuit's are): numbered in the books' order of
+    organisations, so the demo company is always the first."""
+    for organisation in store.organisations():
+        store.face_number(FACE, "", "company", organisation["tenant_id"], start=REALM_START)
     return str(store.face_number(FACE, "", "company", tenant, start=REALM_START))
 
 

@@ -188,7 +188,8 @@ class XeroProvider(AccountingProvider):
 
     # --- writes ---------------------------------------------------------------------------
 
-    def save_contact(self, session, contact, *, name, email=None, idempotency_key=None) -> RemoteContact:
+    def save_contact(self, session, contact, *, name, email=None, kind="customer", idempotency_key=None) -> RemoteContact:
+        """One list for both kinds: Xero makes a contact a customer or a supplier by its documents."""
         body = {"Name": name}
         if email:
             body["EmailAddress"] = email
