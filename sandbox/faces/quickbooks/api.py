@@ -18,7 +18,7 @@ from __future__ import annotations
 from flask import Flask, Response, g, request
 
 from ...core.oauth import json_response
-from ...core.state import Rollback
+from ...core.once import write_once
 from ...core.util import loads
 from ...ledger import catalogue, contacts, documents
 from . import cdc, fault, query, records, writes
@@ -205,46 +205,35 @@ def register(app: Flask, sb) -> None:
         if key is not None and (not key or len(key) > 50):
             return failure("2010", "Request has invalid or unsupported property",
                            "The requestid must be 1 to 50 characters long.")
-        tenant = g.tenant
-        with store.lock:
-            if key:
-                row = store.one("SELECT status, body FROM idempotency WHERE tenant_id=? AND key=?",
-                                (tenant, f"{FACE}:{key}"))
-                if row:
-                    return Response(row["body"], status=row["status"], mimetype="application/json")
-            sb.begin_events()
-            try:
-                with store.tx():
-                    response = handler()
-                    if response.status_code >= 400:
-                        raise Rollback(response)
-            except Rollback as rollback:
-                response = rollback.response
-                sb.drop_events()
-            if key:
-                store.run("INSERT OR REPLACE INTO idempotency (tenant_id, key, status, body, created) VALUES (?,?,?,?,?)",
-                          (tenant, f"{FACE}:{key}", response.status_code, response.get_data(as_text=True),
-                           sb.clock.now()))
-        sb.flush_events(request.host_url.rstrip("/"))
-        return response
+        return write_once(sb, g.tenant, f"{FACE}:{key}" if key else None, handler)
 
-    def save_contact(entity: str) -> Response:
+    def body_and_current(entity: str):
+        """The write's body and the record its Id names at that SyncToken (None for a
+        create), or the fault to answer: (body, existing, None) or (None, None, fault)."""
         try:
             body = loads(request.get_data() or b"{}")
         except ValueError as exc:
-            return failure("2000", "Request has invalid or unsupported property", f"The body is not JSON: {exc}")
+            return None, None, failure("2000", "Request has invalid or unsupported property",
+                                       f"The body is not JSON: {exc}")
         if not isinstance(body, dict):
-            return failure("2000", "Request has invalid or unsupported property", f"Send one {entity} object.")
-        existing, number = None, body.get("Id")
-        if number not in (None, ""):
-            existing = record_of(entity, str(number))
-            if existing is None:
-                return not_found(entity, str(number))
-            if str(body.get("SyncToken")) != str(existing.get("version", 0)):
-                return failure("5010", "Stale Object Error",
-                               f"Stale Object Error : You and another user were working on the same thing. "
-                               f"Please try again. (SyncToken {body.get('SyncToken')}, now "
-                               f"{existing.get('version', 0)})")
+            return None, None, failure("2000", "Request has invalid or unsupported property",
+                                       f"Send one {entity} object.")
+        given = body.get("Id")
+        if given in (None, ""):
+            return body, None, None
+        existing = record_of(entity, str(given))
+        if existing is None:
+            return None, None, not_found(entity, str(given))
+        if str(body.get("SyncToken")) != str(existing.get("version", 0)):
+            return None, None, failure(
+                "5010", "Stale Object Error", "Stale Object Error : You and another user were working on the same "
+                f"thing. Please try again. (SyncToken {body.get('SyncToken')}, now {existing.get('version', 0)})")
+        return body, existing, None
+
+    def save_contact(entity: str) -> Response:
+        body, existing, refused = body_and_current(entity)
+        if refused is not None:
+            return refused
         changes = records.contact_changes(body, entity, existing)
         if existing is None and not changes.get("name"):
             return failure("2020", "Required param missing, need to supply the required value for the API",
@@ -261,20 +250,9 @@ def register(app: Flask, sb) -> None:
         return json_response({entity: records.contact(store, g.tenant, record, entity), "time": stamp()})
 
     def save_document(entity: str) -> Response:
-        try:
-            body = loads(request.get_data() or b"{}")
-        except ValueError as exc:
-            return failure("2000", "Request has invalid or unsupported property", f"The body is not JSON: {exc}")
-        if not isinstance(body, dict):
-            return failure("2000", "Request has invalid or unsupported property", f"Send one {entity} object.")
-        existing, given = None, body.get("Id")
-        if given not in (None, ""):
-            existing = record_of(entity, str(given))
-            if existing is None:
-                return not_found(entity, str(given))
-            if str(body.get("SyncToken")) != str(existing.get("version", 0)):
-                return failure("5010", "Stale Object Error", "Stale Object Error : You and another user were working "
-                                                             "on the same thing. Please try again.")
+        body, existing, refused = body_and_current(entity)
+        if refused is not None:
+            return refused
         try:
             changes = writes.document_changes(store, g.tenant, body, entity, existing, lookups())
         except writes.Fault as exc:

@@ -17,7 +17,7 @@ from flask import Flask, Response, g, request
 
 from ...core.middleware import SPEC_BODY
 from ...core.oauth import json_response
-from ...core.state import Rollback
+from ...core.once import write_once
 from ...core.util import dumps, loads, ms_date, parse_moment
 from ...ledger import contacts, documents, payments
 from . import lists, records, writes
@@ -80,26 +80,7 @@ def register(app: Flask, sb) -> None:
         if key is not None and len(key) > 128:
             return validation_error([{"ValidationErrors": [
                 {"Message": "The Idempotency-Key header must not be longer than 128 characters."}]}])
-        tenant = g.tenant
-        with store.lock:
-            if key:
-                row = store.one("SELECT status, body FROM idempotency WHERE tenant_id=? AND key=?", (tenant, key))
-                if row:
-                    return Response(row["body"], status=row["status"], mimetype="application/json")
-            sb.begin_events()
-            try:
-                with store.tx():
-                    response = handler()
-                    if response.status_code >= 400:
-                        raise Rollback(response)
-            except Rollback as rollback:
-                response = rollback.response
-                sb.local.pending = []
-            if key:
-                store.run("INSERT OR REPLACE INTO idempotency (tenant_id, key, status, body, created) VALUES (?,?,?,?,?)",
-                          (tenant, key, response.status_code, response.get_data(as_text=True), sb.clock.now()))
-        sb.flush_events(request.host_url.rstrip("/"))
-        return response
+        return write_once(sb, g.tenant, key, handler)
 
     def batch(elements, save, render, id_field, error_flag):
         """Apply save() to each element; Xero's summarizeErrors semantics."""
@@ -140,14 +121,17 @@ def register(app: Flask, sb) -> None:
     def get_organisation():
         return json_response(envelope(Organisations=[records.organisation(store.organisation(g.tenant))]))
 
-    @app.get(f"{API}/Contacts")
-    def get_contacts():
+    def paged(field: str, reader) -> Response:
+        """A paged list (Contacts, Invoices, CreditNotes, Payments) as lists.py reads it."""
         try:
-            found, pagination = lists.list_contacts(store, g.tenant, request.args, since())
+            found, pagination = reader(store, g.tenant, request.args, since())
         except lists.QueryError as exc:
             return query_error(exc)
-        parts = {"pagination": pagination} if pagination else {}
-        return listing("Contacts", found, **parts)
+        return listing(field, found, **({"pagination": pagination} if pagination else {}))
+
+    @app.get(f"{API}/Contacts")
+    def get_contacts():
+        return paged("Contacts", lists.list_contacts)
 
     @app.get(f"{API}/Contacts/<contact_id>")
     def get_contact(contact_id):
@@ -211,12 +195,7 @@ def register(app: Flask, sb) -> None:
 
     @app.get(f"{API}/Invoices")
     def get_invoices():
-        try:
-            found, pagination = lists.list_invoices(store, g.tenant, request.args, since())
-        except lists.QueryError as exc:
-            return query_error(exc)
-        parts = {"pagination": pagination} if pagination else {}
-        return listing("Invoices", found, **parts)
+        return paged("Invoices", lists.list_invoices)
 
     @app.get(f"{API}/Invoices/<invoice_id>")
     def get_invoice(invoice_id):
@@ -234,12 +213,7 @@ def register(app: Flask, sb) -> None:
 
     @app.get(f"{API}/CreditNotes")
     def get_credit_notes():
-        try:
-            found, pagination = lists.list_credit_notes(store, g.tenant, request.args, since())
-        except lists.QueryError as exc:
-            return query_error(exc)
-        parts = {"pagination": pagination} if pagination else {}
-        return json_response(envelope(**parts, CreditNotes=found))
+        return paged("CreditNotes", lists.list_credit_notes)
 
     @app.get(f"{API}/CreditNotes/<credit_note_id>")
     def get_credit_note(credit_note_id):
@@ -262,12 +236,7 @@ def register(app: Flask, sb) -> None:
 
     @app.get(f"{API}/Payments")
     def get_payments():
-        try:
-            found, pagination = lists.list_payments(store, g.tenant, request.args, since())
-        except lists.QueryError as exc:
-            return query_error(exc)
-        parts = {"pagination": pagination} if pagination else {}
-        return json_response(envelope(**parts, Payments=found))
+        return paged("Payments", lists.list_payments)
 
     @app.get(f"{API}/Payments/<payment_id>")
     def get_payment(payment_id):
