@@ -43,10 +43,14 @@ class Sandbox:
         self.faces = list(faces)  # the face modules mounted (sandbox.faces.<key>)
         self.face_names = [face.DISPLAY_NAME for face in self.faces]
         # each face with webhooks sends its own (signed its way), when a receiver is configured;
-        # "{face}" in the receiver's URL is the face's key (Factory listens at /webhooks/<package>)
-        self.senders = [face.webhook_sender(webhook_url.replace("{face}", face.KEY), webhook_key, self.clock)
-                        for face in self.faces
-                        if webhook_url and webhook_key and getattr(face, "webhook_sender", None)]
+        # "{face}" in the receiver's URL is the face's key (Factory listens at /webhooks/<package>);
+        # a URL without it is one receiver's: the first face's with webhooks only
+        sending = [face for face in self.faces if getattr(face, "webhook_sender", None)] \
+            if webhook_url and webhook_key else []
+        if webhook_url and "{face}" not in webhook_url:
+            sending = sending[:1]
+        self.senders = [face.webhook_sender(webhook_url.replace("{face}", face.KEY), webhook_key, self.clock,
+                                            self.store) for face in sending]
         self.webhooks = self.senders[0] if self.senders else None
         self.local = threading.local()
         self.store.on_event = self._on_event

@@ -33,7 +33,7 @@ TRANSITIONS = {
     None: {"draft", "submitted", "authorised"},
     "draft": {"draft", "submitted", "authorised", "deleted"},
     "submitted": {"draft", "submitted", "authorised", "deleted"},
-    "authorised": {"authorised", "voided"},
+    "authorised": {"authorised", "voided", "deleted"},  # Xero's face refuses deleting an approved one
     "paid": set(), "voided": set(), "deleted": set(),
 }
 CLOSED = ("paid", "voided", "deleted")

@@ -339,3 +339,78 @@ def test_change_data_capture(server, qbo):
     old = (datetime.now(timezone.utc) - timedelta(days=31)).isoformat()
     assert qbo.get("/cdc", entities="Customer", changedSince=old).status_code == 400
     assert qbo.get("/cdc", entities="TaxCode", changedSince=since).status_code == 400
+
+
+def test_void_and_delete(server, qbo):
+    ref = refs(qbo)
+
+    def invoice(number):
+        return qbo.post("/invoice", {"CustomerRef": {"value": ref["coastal"]}, "DocNumber": number,
+                                     "DueDate": "2026-12-31", "Line": [sale_line(ref, 1, 40, 40)]}).json()["Invoice"]
+    first, second = invoice("INV-0300"), invoice("INV-0301")
+    voided = qbo.post("/invoice", {"Id": first["Id"], "SyncToken": first["SyncToken"]}, operation="void").json()
+    assert (voided["Invoice"]["TotalAmt"], voided["Invoice"]["Balance"], voided["Invoice"]["PrivateNote"]) == \
+        (0, 0, "Voided")
+    gone = qbo.post("/invoice", {"Id": second["Id"], "SyncToken": second["SyncToken"]}, operation="delete").json()
+    assert gone["Invoice"]["status"] == "Deleted"
+    assert qbo.get(f"/invoice/{second['Id']}").json()["Fault"]["Error"][0]["code"] == "610"
+    numbers = {i["DocNumber"] for i in qbo.query("SELECT * FROM Invoice MAXRESULTS 1000")["Invoice"]}
+    assert "INV-0300" in numbers and "INV-0301" not in numbers
+    paid = invoice("INV-0302")
+    xero_id = next(i["InvoiceID"] for i in server_invoices(server) if i["InvoiceNumber"] == "INV-0302")
+    requests.post(f"{server.url}/ledger/payments", timeout=10,
+                  data={"tenant_id": HARBOUR_ID, "invoice_id": xero_id, "amount": "10.00"})
+    token = qbo.get(f"/invoice/{paid['Id']}").json()["Invoice"]["SyncToken"]
+    refused = qbo.post("/invoice", {"Id": paid["Id"], "SyncToken": token}, operation="void")
+    assert refused.status_code == 400 and refused.json()["Fault"]["Error"][0]["code"] == "6540"
+
+
+def test_webhooks_are_cloud_events_signed_with_the_verifier_token(tmp_path):
+    import base64
+    import hashlib
+    import hmac
+    import json
+    import threading
+    import time
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    from sandbox.core.testing import SandboxServer
+    key, received, paths = "verifier-token", [], []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802
+            raw = self.rfile.read(int(self.headers["Content-Length"]))
+            expected = base64.b64encode(hmac.new(key.encode(), raw, hashlib.sha256).digest()).decode()
+            paths.append(self.path)
+            if hmac.compare_digest(expected, self.headers.get("intuit-signature", "")):
+                received.extend(json.loads(raw))
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+    receiver = HTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=receiver.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{receiver.server_port}/webhooks/{{face}}"
+        with SandboxServer(tmp_path / "s.db", CLIENT, SECRET, test_controls=True, webhook_url=url,
+                           webhook_key=key) as running:
+            tokens, realm = tokens_for(running.url)
+            qbo = Qbo(running.url, tokens["access_token"], realm)
+            ref = refs(qbo)
+            customer = qbo.post("/customer", {"DisplayName": "Hooked Sheetmetal"}).json()["Customer"]
+            invoice = qbo.post("/invoice", {"CustomerRef": {"value": ref["coastal"]}, "DocNumber": "INV-0400",
+                                            "Line": [sale_line(ref, 1, 10, 10)]}).json()["Invoice"]
+            qbo.post("/invoice", {"Id": invoice["Id"], "SyncToken": invoice["SyncToken"]}, operation="void")
+            deadline = time.monotonic() + 5
+            while len(received) < 3 and time.monotonic() < deadline:
+                time.sleep(0.05)
+    finally:
+        receiver.shutdown()
+        receiver.server_close()
+    seen = {(e["type"], e["intuitentityid"]) for e in received}
+    assert ("qbo.customer.created.v1", customer["Id"]) in seen
+    assert ("qbo.invoice.created.v1", invoice["Id"]) in seen and ("qbo.invoice.voided.v1", invoice["Id"]) in seen
+    assert {e["intuitaccountid"] for e in received} == {realm} and all(e["specversion"] == "1.0" for e in received)
+    assert "/webhooks/quickbooks" in paths and "/webhooks/xero" in paths  # each face to its own receiver

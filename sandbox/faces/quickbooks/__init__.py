@@ -7,7 +7,7 @@ SyncToken and requestid), mounted at
 Facts: ../shared/specs/API-NOTES.md (QuickBooks part) and Intuit's XSDs in
 ../shared/specs/qbo/xsd/.
 
-Not yet (issue 13): webhooks (CloudEvents), ?operation=void|delete, batch."""
+Webhooks are CloudEvents signed with intuit-signature (webhooks.py). Not yet (issue 13): batch."""
 from __future__ import annotations
 
 import re
@@ -22,7 +22,6 @@ KEY = "quickbooks"
 DISPLAY_NAME = "QuickBooks Online"
 PREFIX = "/quickbooks"
 validator = None  # Intuit publishes XSDs, not OpenAPI files: records.py follows them by hand
-webhook_sender = None
 LIMITS = {"per_minute": 500, "concurrent": 10, "per_day": 10**9}  # per realm (API-NOTES, limits)
 ENDPOINTS = ("discovery /.well-known/openid_configuration, authorise /connect/oauth2, "
              "token /oauth2/v1/tokens/bearer, revoke /v2/oauth2/tokens/revoke, API /v3/company/{realmId}")
@@ -68,6 +67,11 @@ def error_answer(status: int, fault_spec: dict) -> tuple[dict, list[tuple[str, s
 def malformed_body() -> bytes:
     """A 200 whose JSON was cut short."""
     return b'{"QueryResponse": {"Customer": [{"Id": "' + str(uuid.uuid4().int % 1000).encode() + b'", "Display'
+
+
+def webhook_sender(url: str, key: str, clock, store=None):
+    from .webhooks import WebhookSender
+    return WebhookSender(url, key, clock, store)
 
 
 def load_specs() -> None:

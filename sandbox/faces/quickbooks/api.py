@@ -4,8 +4,8 @@
   taxcode, taxrate, invoice, bill; GET or POST query (the SQL as `query=` or as an
   application/text body; query.py); POST customer, vendor, invoice and bill (create, or
   update with Id and the current SyncToken; lines are replaced whole; `sparse` or not,
-  the books keep what the body doesn't carry); GET cdc (cdc.py). Not yet: ?operation=
-  delete|void, batch.
+  the books keep what the body doesn't carry); ?operation=void|delete on invoice and
+  bill; GET cdc (cdc.py). Not yet: batch.
 - `requestid` (at most 50 characters) makes a write happen once: the same requestid
   answers the first answer again. `minorversion` is accepted at any value (75 is what
   Intuit serves since 2025-08-01).
@@ -253,6 +253,11 @@ def register(app: Flask, sb) -> None:
         body, existing, refused = body_and_current(entity)
         if refused is not None:
             return refused
+        operation = (request.args.get("operation") or "").lower()
+        if operation in ("void", "delete"):
+            return end_document(entity, existing, operation)
+        if operation:
+            return failure("2010", "Request has invalid or unsupported property", f"Unknown operation {operation}.")
         try:
             changes = writes.document_changes(store, g.tenant, body, entity, existing, lookups())
         except writes.Fault as exc:
@@ -269,6 +274,23 @@ def register(app: Flask, sb) -> None:
                                "This number has already been used.")
             return failure("6000", "A business validation error has occurred while processing your request",
                            f"Business Validation Error: {problem}")
+        return json_response({entity: render(entity, record, lookups()), "time": stamp()})
+
+    def end_document(entity: str, existing: dict | None, operation: str) -> Response:
+        """?operation=void (amounts to zero, the document kept) or delete (gone from every
+        list): {Id, SyncToken}. A document with payments refuses both (6540)."""
+        if existing is None:
+            return failure("2020", "Required param missing, need to supply the required value for the API",
+                           "Required parameter Id is missing in the request")
+        record, problems = documents.save(store, g.tenant, {"status": "voided" if operation == "void" else "deleted"},
+                                          existing["id"])
+        if problems:
+            return failure("6540", "Deposited Transaction cannot be changed",
+                           f"This transaction can't be {operation}ed: {problems[0]}")
+        tenant = g.tenant
+        if operation == "delete":
+            return json_response({entity: {"Id": records.number(store, tenant, records.ENTITY_KINDS[entity], record["id"]),
+                                           "status": "Deleted", "domain": "QBO"}, "time": stamp()})
         return json_response({entity: render(entity, record, lookups()), "time": stamp()})
 
     @app.post(f"{BASE}/invoice")

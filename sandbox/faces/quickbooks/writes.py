@@ -1,11 +1,13 @@
 """QuickBooks' Invoice and Bill bodies read into the books' fields, with Intuit's
 checks and faults: a customer or vendor reference that exists (2500), at least one line
 (6000), a tax code on every line of an Australian company (6000), DocNumber at most 21
-characters (6000). Refs are by Id (ItemRef, AccountRef, TaxCodeRef); the books keep
-codes, so each is read back to its code. Creates may carry empty strings and read-only
-fields (TotalAmt, Balance, domain, sparse...): they are ignored, never refused."""
+characters (6000). Without a DueDate a document is due on receipt (its TxnDate). Refs
+are by Id (ItemRef, AccountRef, TaxCodeRef); the books keep codes, so each is read back
+to its code. Creates may carry empty strings and read-only fields (TotalAmt, Balance,
+domain, sparse...): they are ignored, never refused."""
 from __future__ import annotations
 
+from ...core.util import day_from_ms
 from .records import DOCUMENTS, FACE, TAX_CALCULATION
 
 LINE_KINDS = ("SalesItemLineDetail", "ItemBasedExpenseLineDetail", "AccountBasedExpenseLineDetail")
@@ -47,6 +49,8 @@ def document_changes(store, tenant: str, body: dict, entity: str, existing: dict
     for qbo, field in (("TxnDate", "date"), ("DueDate", "due_date")):
         if isinstance(body.get(qbo), str) and body[qbo]:
             changes[field] = body[qbo][:10]
+    if existing is None and "due_date" not in changes:  # no terms given: due on receipt
+        changes["due_date"] = changes.get("date") or day_from_ms(store.clock.now_ms())
     if isinstance(body.get("PrivateNote"), str):
         changes["reference"] = body["PrivateNote"]
     calculation = body.get("GlobalTaxCalculation")

@@ -57,7 +57,7 @@ def malformed_body() -> bytes:
     return b'{"Id": "' + str(uuid.uuid4()).encode() + b'", "Status": "OK", "Contacts": [{"Name": "Trunc'
 
 
-def webhook_sender(url: str, key: str, clock) -> WebhookSender:
+def webhook_sender(url: str, key: str, clock, store=None) -> WebhookSender:
     return WebhookSender(url, key, clock, prefix=PREFIX)
 
 

@@ -199,6 +199,8 @@ def save_invoice(store, tenant: str, data: dict, mode: str, path_id: str | None 
                         ("ExpectedPaymentDate", "expected_payment"), ("CurrencyCode", "currency")):
         if data.get(xero) is not None:
             changes[field] = data[xero]
+    if existing and existing["status"] == "authorised" and changes.get("status") == "deleted":
+        errors.append(NOT_MODIFIABLE)  # Xero: an approved invoice is voided, never deleted
     if errors:
         return None, errors
     record, problems = documents.save(store, tenant, changes, existing["id"] if existing else None)
