@@ -48,6 +48,26 @@ def token_error(error: str, status: int = 400, description: str | None = None) -
     return json_response(body, status, {"Cache-Control": "no-store"})
 
 
+def token_row(db, face: str, table: str, token: str, client_id: str | None = None):
+    """The row of a token (`table`: "refresh_tokens" or "access_tokens") that this face
+    issued (to that client, when given), or None."""
+    sql = (f"SELECT t.* FROM {table} t JOIN auth_events e ON e.id=t.auth_event_id "  # noqa: S608 - fixed names
+           "WHERE t.token=? AND e.face=?")
+    args = [token, face]
+    if client_id is not None:
+        sql += " AND t.client_id=?"
+        args.append(client_id)
+    return db.execute(sql, args).fetchone()
+
+
+def revoke_grant(db, event: str) -> None:
+    """Everything one consent gave: its tokens revoked, its connections removed (the app
+    leaves the organisation's connected apps)."""
+    db.execute("UPDATE refresh_tokens SET revoked=1 WHERE auth_event_id=?", (event,))
+    db.execute("UPDATE access_tokens SET revoked=1 WHERE auth_event_id=?", (event,))
+    db.execute("DELETE FROM connections WHERE auth_event_id=?", (event,))
+
+
 def client_authenticated(sb) -> bool:
     """The request carries the registered client's id and secret (Basic, or in the form)."""
     auth = request.authorization

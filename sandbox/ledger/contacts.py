@@ -41,6 +41,18 @@ def get(store, tenant: str, contact_id: str) -> dict | None:
     return store.get_contact(tenant, contact_id)
 
 
+def reader(store, tenant: str):
+    """contact id -> the contact (or None), each read once: for an answer that names the
+    contact of many documents."""
+    seen: dict = {}
+
+    def contact(contact_id):
+        if contact_id not in seen:
+            seen[contact_id] = get(store, tenant, contact_id)
+        return seen[contact_id]
+    return contact
+
+
 def by_name(store, tenant: str, name: str) -> dict | None:
     """The active contact of that name (case and spaces aside)."""
     row = store.one("SELECT doc FROM contacts WHERE tenant_id=? AND name_lower=? AND status != 'archived'",

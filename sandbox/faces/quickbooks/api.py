@@ -60,14 +60,8 @@ def register(app: Flask, sb) -> None:
         return records.tax_rate(store, tenant, record)
 
     def lookups() -> dict:
-        seen: dict = {}
-
-        def contact(contact_id):
-            if contact_id not in seen:
-                seen[contact_id] = contacts.get(store, g.tenant, contact_id)
-            return seen[contact_id]
         return {"accounts": catalogue.accounts(store, g.tenant), "tax_codes": catalogue.tax_codes(store, g.tenant),
-                "items": catalogue.items(store, g.tenant), "contacts": contact}
+                "items": catalogue.items(store, g.tenant), "contacts": contacts.reader(store, g.tenant)}
 
     def all_records(entity: str, active_only: bool, deleted: bool = False) -> list[dict]:
         tenant = g.tenant

@@ -14,7 +14,9 @@ from html import escape
 from flask import Flask, Response, g, request
 
 from ...core.html import error_page, page
-from ...core.oauth import SigningKey, client_authenticated, json_response, jwt, redirect_to, token_error
+from ...core.oauth import (
+    SigningKey, client_authenticated, json_response, jwt, redirect_to, revoke_grant, token_error, token_row,
+)
 from ...core.util import loads
 from ...ledger import seed
 from . import LIMITS, fault
@@ -178,8 +180,7 @@ def register(app: Flask, sb) -> None:
                 db.execute("UPDATE codes SET used=1 WHERE code=?", (row["code"],))
                 body = issue(db, row["auth_event_id"], row["scope"])
             elif grant == "refresh_token":
-                row = db.execute("SELECT t.* FROM refresh_tokens t JOIN auth_events e ON e.id=t.auth_event_id "
-                                 "WHERE t.token=? AND e.face=?", (request.form.get("refresh_token", ""), face)).fetchone()
+                row = token_row(db, face, "refresh_tokens", request.form.get("refresh_token", ""))
                 if row is None or row["revoked"] or now > row["issued"] + REFRESH_LIFETIME \
                         or (row["rotated_at"] is not None and now > row["rotated_at"] + REFRESH_GRACE):
                     return token_error("invalid_grant", description="Incorrect or invalid refresh token")
@@ -200,24 +201,18 @@ def register(app: Flask, sb) -> None:
         except (ValueError, AttributeError):
             return token_error("invalid_request", description="The body must be JSON: {\"token\": ...}")
         with store.tx() as db:
-            row = db.execute("SELECT t.auth_event_id FROM refresh_tokens t JOIN auth_events e ON e.id=t.auth_event_id "
-                             "WHERE t.token=? AND e.face=?", (value, face)).fetchone() or \
-                db.execute("SELECT t.auth_event_id FROM access_tokens t JOIN auth_events e ON e.id=t.auth_event_id "
-                           "WHERE t.token=? AND e.face=?", (value, face)).fetchone()
+            row = token_row(db, face, "refresh_tokens", value) or token_row(db, face, "access_tokens", value)
             if row is None:
                 return token_error("invalid_request", description="Token is invalid or already revoked")
-            event = row["auth_event_id"]
-            db.execute("UPDATE refresh_tokens SET revoked=1 WHERE auth_event_id=?", (event,))
-            db.execute("UPDATE access_tokens SET revoked=1 WHERE auth_event_id=?", (event,))
-            db.execute("DELETE FROM connections WHERE auth_event_id=?", (event,))
+            revoke_grant(db, row["auth_event_id"])
         return Response(status=200)
 
     def authenticate():
         header = request.headers.get("Authorization", "")
         if not header.lower().startswith("bearer "):
             return None, auth_fault("Authentication failed: no bearer token")
-        row = store.one("SELECT t.* FROM access_tokens t JOIN auth_events e ON e.id=t.auth_event_id "
-                        "WHERE t.token=? AND e.face=?", (header[7:].strip(), face))
+        with store.lock:
+            row = token_row(store.db, face, "access_tokens", header[7:].strip())
         if row is None or row["revoked"]:
             return None, auth_fault("Token revocation or token invalid")
         if row["expires_at"] <= sb.clock.now():

@@ -92,9 +92,9 @@ def contact(store, tenant: str, record: dict, entity: str) -> dict:
         doc.update({"FullyQualifiedName": record["name"], "Job": False, "BillWithParent": False, "Taxable": True,
                     "BalanceWithJobs": 0, "PreferredDeliveryMethod": "Email" if record.get("email") else "Print"})
     else:
-        doc.update({"Vendor1099": False, "AcctNum": record.get("account_number") or None})
-        if doc["AcctNum"] is None:
-            del doc["AcctNum"]
+        doc["Vendor1099"] = False
+        if record.get("account_number"):
+            doc["AcctNum"] = record["account_number"]
     if record.get("tax_number"):
         doc["BusinessNumber"] = record["tax_number"]  # the ABN of an Australian company's contact
     return doc

@@ -16,7 +16,9 @@ from html import escape
 from flask import Flask, Response, g, request
 
 from ...core.html import error_page, page
-from ...core.oauth import b64url, client_authenticated, json_response, jwt, redirect_to, token_error
+from ...core.oauth import (
+    b64url, client_authenticated, json_response, jwt, redirect_to, revoke_grant, token_error, token_row,
+)
 from ...core.util import iso_utc
 from ...ledger import seed
 from . import specval
@@ -226,8 +228,7 @@ def register(app: Flask, sb) -> None:
                         return token_error("invalid_grant", description="code_verifier does not match")
                 body = issue(db, row["auth_event_id"], row["scope"], row["nonce"])
             elif grant == "refresh_token":
-                row = db.execute("SELECT t.* FROM refresh_tokens t JOIN auth_events e ON e.id=t.auth_event_id "
-                                 "WHERE t.token=? AND e.face=?", (request.form.get("refresh_token", ""), FACE)).fetchone()
+                row = token_row(db, FACE, "refresh_tokens", request.form.get("refresh_token", ""))
                 if row is None or row["revoked"] or row["client_id"] != sb.client_id \
                         or now > row["issued"] + REFRESH_IDLE \
                         or (row["rotated_at"] is not None and now > row["rotated_at"] + REFRESH_GRACE):
@@ -248,15 +249,10 @@ def register(app: Flask, sb) -> None:
             return token_error("invalid_client", 401)
         value = request.form.get("token", "")
         with store.tx() as db:
-            row = db.execute("SELECT t.auth_event_id FROM refresh_tokens t JOIN auth_events e ON e.id=t.auth_event_id "
-                             "WHERE t.token=? AND t.client_id=? AND e.face=?", (value, sb.client_id, FACE)).fetchone() or \
-                db.execute("SELECT t.auth_event_id FROM access_tokens t JOIN auth_events e ON e.id=t.auth_event_id "
-                           "WHERE t.token=? AND t.client_id=? AND e.face=?", (value, sb.client_id, FACE)).fetchone()
+            row = token_row(db, FACE, "refresh_tokens", value, sb.client_id) or \
+                token_row(db, FACE, "access_tokens", value, sb.client_id)
             if row:
-                event = row["auth_event_id"]
-                db.execute("UPDATE refresh_tokens SET revoked=1 WHERE auth_event_id=?", (event,))
-                db.execute("UPDATE access_tokens SET revoked=1 WHERE auth_event_id=?", (event,))
-                db.execute("DELETE FROM connections WHERE auth_event_id=?", (event,))
+                revoke_grant(db, row["auth_event_id"])
         return Response(status=200)
 
     def authenticate():
@@ -264,8 +260,8 @@ def register(app: Flask, sb) -> None:
         if not header.lower().startswith("bearer "):
             return None, problem(401, "Unauthorized", "AuthenticationUnsuccessful",
                                  {"WWW-Authenticate": 'Bearer error="invalid_token"'})
-        row = store.one("SELECT t.* FROM access_tokens t JOIN auth_events e ON e.id=t.auth_event_id "
-                        "WHERE t.token=? AND e.face=?", (header[7:].strip(), FACE))
+        with store.lock:
+            row = token_row(store.db, FACE, "access_tokens", header[7:].strip())
         if row is None or row["revoked"]:
             return None, problem(401, "Unauthorized", "AuthenticationUnsuccessful",
                                  {"WWW-Authenticate": 'Bearer error="invalid_token"'})

@@ -9,6 +9,7 @@ the books' own.
 from __future__ import annotations
 
 from ...core.util import ms_date
+from ...ledger import contacts
 from . import records
 from .query import QueryError, matches, order_by, page_args, parse_where
 from .raw import Raw, raw_listed
@@ -50,17 +51,6 @@ def _paged(store, table, sql, params, order, python_where, args, convert, render
     if page is not None:
         pagination = {"page": page, "pageSize": size, "pageCount": (total + size - 1) // size, "itemCount": total}
     return [d if isinstance(d, Raw) else render(d) for d in docs], pagination
-
-
-def contacts_of(store, tenant):
-    """record -> its contact, each contact read once per list."""
-    seen: dict = {}
-
-    def contact(contact_id):
-        if contact_id not in seen:
-            seen[contact_id] = store.get_contact(tenant, contact_id)
-        return seen[contact_id]
-    return contact
 
 
 def list_contacts(store, tenant: str, args, since: float | None):
@@ -127,7 +117,7 @@ def list_invoices(store, tenant, args, since):
     order = order_by(args.get("order"), INVOICE_ORDER, "seq")
     lines = bool(args.get("page") or args.get("IDs") or args.get("InvoiceNumbers"))
     raw = raw_listed(store, tenant, "invoice", since, where, ids, other_filters=other_filters or bool(term))
-    contact = contacts_of(store, tenant)
+    contact = contacts.reader(store, tenant)
     return _paged(store, "invoices", sql, params, order, where, args,
                   lambda r: records.invoice(r, contact(r["contact_id"])),
                   lambda d: records.invoice_out(d, lines), raw)
@@ -140,7 +130,7 @@ def list_credit_notes(store, tenant, args, since):
         sql.append("updated_ms >= ?")
         params.append(int(since * 1000))
     order = order_by(args.get("order"), {**INVOICE_ORDER, "creditnotenumber": "number"}, "seq")
-    contact = contacts_of(store, tenant)
+    contact = contacts.reader(store, tenant)
     return _paged(store, "invoices", sql, params, order, parse_where(args.get("where")), args,
                   lambda r: records.credit_note(r, contact(r["contact_id"])), records.invoice_out)
 
@@ -150,7 +140,7 @@ def list_payments(store, tenant, args, since):
     if since is not None:
         sql.append("updated_ms >= ?")
         params.append(int(since * 1000))
-    contact = contacts_of(store, tenant)
+    contact = contacts.reader(store, tenant)
 
     def convert(record):
         document = store.get_invoice(tenant, record["document_id"])

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from ...core.util import parse_day
 from ...ledger import contacts, documents, payments
+from ...ledger.common import check_len
 from . import records
-from .lists import contacts_of
 
 NOT_MODIFIABLE = "Invoice not of valid status for modification"
 CONTACT_LIMITS = (("Name", 255), ("FirstName", 255), ("LastName", 255), ("EmailAddress", 255),
@@ -47,21 +47,13 @@ def words(problem, existing=None) -> str:
     return str(problem)
 
 
-def _check_len(errors, data, field, limit):
-    value = data.get(field)
-    if value is not None and not isinstance(value, str):
-        errors.append(f"{field} must be text.")
-    elif value and len(value) > limit:
-        errors.append(f"{field} must not be more than {limit} characters long.")
-
-
 # --- contacts ------------------------------------------------------------------------
 
 def contact_problems(data: dict) -> list[str]:
     """What Xero refuses in a contact body before the books see it."""
     errors: list[str] = []
     for field, limit in CONTACT_LIMITS:
-        _check_len(errors, data, field, limit)
+        check_len(errors, data.get(field), field, limit)
     status = data.get("ContactStatus")
     if status is not None and status not in ("ACTIVE", "ARCHIVED"):
         errors.append(f"ContactStatus {status} is not valid; use ACTIVE or ARCHIVED.")
@@ -70,13 +62,13 @@ def contact_problems(data: dict) -> list[str]:
             errors.append("AddressType must be POBOX or STREET.")
             continue
         for field, limit in ADDRESS_LIMITS:
-            _check_len(errors, address, field, limit)
+            check_len(errors, address.get(field), field, limit)
     for phone in data.get("Phones") or []:
         if not isinstance(phone, dict) or phone.get("PhoneType") not in records.PHONE_TYPES:
             errors.append("PhoneType must be DEFAULT, DDI, MOBILE, FAX or OFFICE.")
             continue
         for field, limit in PHONE_LIMITS:
-            _check_len(errors, phone, field, limit)
+            check_len(errors, phone.get(field), field, limit)
     persons = data.get("ContactPersons")
     if persons is not None and (not isinstance(persons, list) or not all(isinstance(p, dict) for p in persons)):
         errors.append("ContactPersons must be a list of people.")
@@ -238,5 +230,4 @@ def create_payment(store, tenant: str, data: dict):
 
 def payment(store, tenant: str, record: dict) -> dict:
     document = documents.get(store, tenant, record["document_id"])
-    contact = contacts_of(store, tenant)
-    return records.payment(record, document, contact(document["contact_id"]) if document else None)
+    return records.payment(record, document, contacts.get(store, tenant, document["contact_id"]) if document else None)
